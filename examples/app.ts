@@ -1,0 +1,15 @@
+/**
+ * The example app that `npx cdk synth` runs: one stack that composes EncryptedBuckets in every
+ * encryption mode the way an application stack would, checked by cdk-nag's AwsSolutions pack.
+ * It needs no AWS credentials: the environment is given explicitly.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { SecureStorageStack } from './secure-storage-stack';
+
+const app = new App();
+new SecureStorageStack(app, 'SecureStorage', {
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT ?? '111111111111', region: process.env.CDK_DEFAULT_REGION ?? 'eu-west-1' },
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();

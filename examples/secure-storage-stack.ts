@@ -1,0 +1,69 @@
+import { Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { CustomerProvidedKeys, EncryptedBucket, EncryptionHeaders, S3EncryptionKey } from '../src';
+
+/**
+ * An application stack with one EncryptedBucket per encryption mode, and a role that reads and
+ * writes them (grants include the KMS keys).
+ */
+export class SecureStorageStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    // Access logs: S3 server access log delivery supports only SSE-S3 on the destination and
+    // sends no encryption header, which the default DENY_MISMATCH lets through.
+    const accessLogs = new EncryptedBucket(this, 'AccessLogs');
+    // A log bucket logging to itself would loop; AwsSolutions-S1 does not apply to it.
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log destination bucket; it cannot log to itself.',
+    });
+    const logTo = { serverAccessLogsBucket: accessLogs };
+
+    // SSE-S3, SSE-C blocked, mismatched headers denied: every default.
+    const reports = new EncryptedBucket(this, 'Reports', { ...logTo, serverAccessLogsPrefix: 'reports/' });
+
+    // SSE-KMS with a managed S3EncryptionKey created for the bucket (Bucket Keys on).
+    const documents = new EncryptedBucket(this, 'Documents', {
+      ...logTo,
+      serverAccessLogsPrefix: 'documents/',
+      encryption: s3.BucketEncryption.KMS,
+    });
+
+    // SSE-KMS with a key shared by two buckets, and uploads required to name it.
+    const sharedKey = new S3EncryptionKey(this, 'SharedKey', { alias: 'alias/secure-storage/shared' });
+    const invoices = new EncryptedBucket(this, 'Invoices', {
+      ...logTo,
+      serverAccessLogsPrefix: 'invoices/',
+      encryptionKey: sharedKey,
+      encryptionHeaders: EncryptionHeaders.REQUIRE,
+    });
+    const contracts = new EncryptedBucket(this, 'Contracts', {
+      ...logTo,
+      serverAccessLogsPrefix: 'contracts/',
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: sharedKey,
+    });
+
+    // DSSE-KMS (two layers of encryption) with a managed key; Bucket Keys do not apply.
+    const archive = new EncryptedBucket(this, 'Archive', {
+      ...logTo,
+      serverAccessLogsPrefix: 'archive/',
+      encryption: s3.BucketEncryption.DSSE,
+    });
+
+    // A workload that encrypts with its own keys (SSE-C) and needs S3 to accept them.
+    const partnerExchange = new EncryptedBucket(this, 'PartnerExchange', {
+      ...logTo,
+      serverAccessLogsPrefix: 'partner-exchange/',
+      customerProvidedKeys: CustomerProvidedKeys.ALLOW,
+    });
+
+    const worker = new iam.Role(this, 'Worker', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    for (const bucket of [reports, documents, invoices, contracts, archive, partnerExchange]) {
+      bucket.grantReadWrite(worker);
+    }
+  }
+}

@@ -1,0 +1,209 @@
+import { Token } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+
+/**
+ * What a bucket does with SSE-C: server-side encryption with a key the client sends on every
+ * request (`x-amz-server-side-encryption-customer-*` headers).
+ *
+ * SSE-C has been used in ransomware attacks: leaked credentials re-encrypted a victim's objects
+ * with attacker-held keys. Block it unless a workload really needs it.
+ */
+export enum CustomerProvidedKeys {
+  /**
+   * Refuse SSE-C uploads: the bucket setting `BlockedEncryptionTypes: [SSE-C]` and, as defence
+   * in depth, a bucket policy statement that denies `s3:PutObject` requests carrying the SSE-C
+   * algorithm header. Objects already encrypted with SSE-C stay readable.
+   */
+  BLOCK = 'BLOCK',
+  /**
+   * Accept SSE-C uploads next to the bucket's default encryption. Writes
+   * `BlockedEncryptionTypes: [NONE]` explicitly, because new buckets block SSE-C by default
+   * since April 2026.
+   */
+  ALLOW = 'ALLOW',
+  /**
+   * Accept only SSE-C uploads: writes `BlockedEncryptionTypes: [NONE]` and denies
+   * `s3:PutObject` requests without the SSE-C algorithm header.
+   *
+   * Caveat: S3 authorizes `CompleteMultipartUpload` (and `UploadPart`) as `s3:PutObject`, and
+   * `CompleteMultipartUpload` carries no SSE-C header, so multipart uploads cannot complete on
+   * such a bucket. Use single-request uploads (up to 5 GB), or `ALLOW`.
+   */
+  REQUIRE = 'REQUIRE',
+}
+
+/**
+ * Whether uploads may choose their own server-side encryption through the
+ * `x-amz-server-side-encryption` and `x-amz-server-side-encryption-aws-kms-key-id` headers.
+ */
+export enum EncryptionHeaders {
+  /**
+   * Deny uploads whose `x-amz-server-side-encryption` header is present and names another
+   * algorithm than the bucket's, and, for SSE-KMS and DSSE-KMS, uploads whose key-id header is
+   * present and names another key (with the AWS managed key `aws/s3`, any key-id header).
+   * Uploads that send no header get the bucket default, so the AWS CLI, SDK multipart uploads
+   * and AWS log delivery keep working.
+   */
+  DENY_MISMATCH = 'DENY_MISMATCH',
+  /**
+   * Everything `DENY_MISMATCH` denies, and uploads without an `x-amz-server-side-encryption`
+   * header (SSE-C uploads excepted where SSE-C is allowed).
+   *
+   * What breaks: every client that relies on the bucket default, including AWS service log
+   * delivery (S3 server access logs, ALB/CloudFront logs), `aws s3 cp` without `--sse`, and
+   * every multipart upload, because `UploadPart` and `CompleteMultipartUpload` are authorized as
+   * `s3:PutObject` and carry no encryption header.
+   */
+  REQUIRE = 'REQUIRE',
+  /**
+   * No statement about encryption headers: uploads may name any algorithm and any key.
+   */
+  NOT_ENFORCED = 'NOT_ENFORCED',
+}
+
+/** The `x-amz-server-side-encryption` value S3 uses for each default encryption. */
+export function sseAlgorithmOf(encryption: s3.BucketEncryption): string {
+  switch (encryption) {
+    case s3.BucketEncryption.S3_MANAGED:
+      return 'AES256';
+    case s3.BucketEncryption.KMS:
+    case s3.BucketEncryption.KMS_MANAGED:
+      return 'aws:kms';
+    case s3.BucketEncryption.DSSE:
+    case s3.BucketEncryption.DSSE_MANAGED:
+      return 'aws:kms:dsse';
+    default:
+      throw new Error(`encryption: ${encryption} has no server-side encryption algorithm; use S3_MANAGED, KMS, KMS_MANAGED, DSSE or DSSE_MANAGED.`);
+  }
+}
+
+/** Whether the encryption uses a customer managed KMS key (as opposed to SSE-S3 or `aws/s3`). */
+export function usesCustomerKey(encryption: s3.BucketEncryption): boolean {
+  return encryption === s3.BucketEncryption.KMS || encryption === s3.BucketEncryption.DSSE;
+}
+
+/** Minimum TLS versions a bucket policy may require: S3 endpoints negotiate 1.2 and 1.3. */
+export const SUPPORTED_MINIMUM_TLS_VERSIONS: readonly number[] = [1.2, 1.3];
+
+/** The encryption settings the library's constructs and mixin share, before defaults. */
+export interface EncryptionSettingsInput {
+  readonly encryption?: s3.BucketEncryption;
+  readonly encryptionKey?: kms.IKey;
+  readonly bucketKeyEnabled?: boolean;
+  readonly customerProvidedKeys?: CustomerProvidedKeys;
+  readonly encryptionHeaders?: EncryptionHeaders;
+  readonly enforceSSL?: boolean;
+  readonly minimumTLSVersion?: number;
+  readonly blockedEncryptionTypes?: s3.BlockedEncryptionType[];
+}
+
+/** The same settings with every default applied and every contradiction rejected. */
+export interface EncryptionSettings {
+  readonly encryption: s3.BucketEncryption;
+  readonly encryptionKey?: kms.IKey;
+  /** Undefined where S3 has no such setting for the algorithm (SSE-S3 leaves it unset). */
+  readonly bucketKeyEnabled?: boolean;
+  readonly customerProvidedKeys: CustomerProvidedKeys;
+  readonly encryptionHeaders: EncryptionHeaders;
+  readonly minimumTLSVersion: number;
+  readonly blockedEncryptionTypes: s3.BlockedEncryptionType[];
+}
+
+/** A risky but legal choice: an id the user can acknowledge, and what to tell them. */
+export interface EncryptionWarning {
+  readonly id: string;
+  readonly message: string;
+}
+
+const WARNING_PREFIX = 'cdk-s3-encryption';
+
+/**
+ * Applies the library's defaults and rejects contradictions, with an error that names the
+ * property, the value, what is allowed and how to fix it. Shared by `EncryptedBucket` and the
+ * retrofit mixin so that both accept exactly the same input.
+ *
+ * `keyWillBeCreated` says that a missing `encryptionKey` for KMS/DSSE is not an error because
+ * the caller creates an `S3EncryptionKey`.
+ */
+export function resolveEncryptionSettings(input: EncryptionSettingsInput): {
+  settings: EncryptionSettings;
+  warnings: EncryptionWarning[];
+} {
+  const warnings: EncryptionWarning[] = [];
+  const encryption = input.encryption ?? (input.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED);
+
+  if (encryption === s3.BucketEncryption.UNENCRYPTED) {
+    throw new Error('encryption: UNENCRYPTED is not allowed: S3 encrypts every object anyway and this library makes the default explicit. Use S3_MANAGED (SSE-S3), KMS (SSE-KMS) or DSSE (DSSE-KMS), or omit `encryption` for S3_MANAGED.');
+  }
+  if (input.encryptionKey && !usesCustomerKey(encryption)) {
+    throw new Error(`encryptionKey is set but encryption is ${encryption}, which does not use a customer managed key. Set encryption to KMS or DSSE to use the key, or remove encryptionKey.`);
+  }
+  if (encryption === s3.BucketEncryption.DSSE || encryption === s3.BucketEncryption.DSSE_MANAGED) {
+    if (input.bucketKeyEnabled === true) {
+      throw new Error(`bucketKeyEnabled: true is not supported with encryption ${encryption}: S3 Bucket Keys do not work with DSSE-KMS. Remove bucketKeyEnabled, or use encryption KMS.`);
+    }
+  }
+  if (encryption === s3.BucketEncryption.KMS_MANAGED || encryption === s3.BucketEncryption.DSSE_MANAGED) {
+    warnings.push({
+      id: `${WARNING_PREFIX}:awsManagedKey`,
+      message: `encryption ${encryption} uses the AWS managed key aws/s3, whose key policy cannot be managed or restricted and which cannot be shared across accounts. Prefer encryption ${encryption === s3.BucketEncryption.KMS_MANAGED ? 'KMS' : 'DSSE'}, which creates an S3EncryptionKey scoped to S3.`,
+    });
+  }
+
+  if (input.enforceSSL === false) {
+    throw new Error('enforceSSL: false is not allowed: the bucket policy must deny requests over plain HTTP. Remove enforceSSL (it defaults to true).');
+  }
+
+  const minimumTLSVersion = input.minimumTLSVersion ?? 1.2;
+  if (!Token.isUnresolved(minimumTLSVersion)) {
+    if (!SUPPORTED_MINIMUM_TLS_VERSIONS.includes(minimumTLSVersion)) {
+      throw new Error(`minimumTLSVersion: ${minimumTLSVersion} is not supported: use 1.2 (the default) or 1.3. Lower versions are insecure and S3 negotiates no higher one.`);
+    }
+    if (minimumTLSVersion === 1.3) {
+      warnings.push({
+        id: `${WARNING_PREFIX}:tls13`,
+        message: 'minimumTLSVersion: 1.3 locks out clients that reach S3 through PrivateLink for S3 (interface VPC endpoints) or Multi-Region Access Points, which do not support TLS 1.3. Use 1.2 if any client does.',
+      });
+    }
+  }
+
+  const customerProvidedKeys = input.customerProvidedKeys ?? CustomerProvidedKeys.BLOCK;
+  const encryptionHeaders = input.encryptionHeaders ?? EncryptionHeaders.DENY_MISMATCH;
+  if (customerProvidedKeys === CustomerProvidedKeys.REQUIRE && encryptionHeaders === EncryptionHeaders.REQUIRE) {
+    throw new Error('customerProvidedKeys: REQUIRE cannot be combined with encryptionHeaders: REQUIRE: an SSE-C upload carries no x-amz-server-side-encryption header, so no upload could succeed. Use encryptionHeaders DENY_MISMATCH or NOT_ENFORCED.');
+  }
+
+  const expectedBlocked = customerProvidedKeys === CustomerProvidedKeys.BLOCK ? s3.BlockedEncryptionType.SSE_C : s3.BlockedEncryptionType.NONE;
+  if (input.blockedEncryptionTypes !== undefined) {
+    const names = input.blockedEncryptionTypes.map((t) => t.name);
+    if (names.length !== 1 || names[0] !== expectedBlocked.name) {
+      throw new Error(`blockedEncryptionTypes: [${names.join(', ')}] contradicts customerProvidedKeys: ${customerProvidedKeys}, which writes [${expectedBlocked.name}]. Remove blockedEncryptionTypes and set customerProvidedKeys instead.`);
+    }
+  }
+  if (customerProvidedKeys !== CustomerProvidedKeys.BLOCK) {
+    warnings.push({
+      id: `${WARNING_PREFIX}:sseCAllowed`,
+      message: `customerProvidedKeys: ${customerProvidedKeys} lets clients encrypt objects with keys S3 does not keep (SSE-C), which ransomware has used to re-encrypt data. Keep versioning on and monitor CloudTrail for SSE-C requests.`,
+    });
+  }
+
+  let bucketKeyEnabled = input.bucketKeyEnabled;
+  if (encryption === s3.BucketEncryption.KMS || encryption === s3.BucketEncryption.KMS_MANAGED) {
+    // Bucket Keys cut KMS request cost by up to 99 %; on unless the user turns them off.
+    bucketKeyEnabled = bucketKeyEnabled ?? true;
+  }
+
+  return {
+    settings: {
+      encryption,
+      encryptionKey: input.encryptionKey,
+      bucketKeyEnabled,
+      customerProvidedKeys,
+      encryptionHeaders,
+      minimumTLSVersion,
+      blockedEncryptionTypes: [expectedBlocked],
+    },
+    warnings,
+  };
+}

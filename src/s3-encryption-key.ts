@@ -1,0 +1,114 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+/**
+ * Properties of an `S3EncryptionKey`.
+ */
+export interface S3EncryptionKeyProps {
+  /**
+   * An alias for the key, with or without the `alias/` prefix.
+   *
+   * @default - no alias
+   */
+  readonly alias?: string;
+
+  /**
+   * A description of the key.
+   *
+   * @default - "Encrypts S3 objects; usable only through S3 in this account and region (<construct path>)"
+   */
+  readonly description?: string;
+
+  /**
+   * What happens to the key when it leaves the stack. Deleting a key makes every object
+   * encrypted with it unreadable, so the key is kept unless you say otherwise.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * How long KMS waits before deleting the key once deletion is scheduled (7 to 30 days).
+   *
+   * @default Duration.days(30)
+   */
+  readonly pendingWindow?: Duration;
+
+  /**
+   * How often KMS rotates the key material (90 to 2560 days). Rotation is always on.
+   *
+   * @default Duration.days(365)
+   */
+  readonly rotationPeriod?: Duration;
+}
+
+/**
+ * A KMS key for S3 server-side encryption (SSE-KMS or DSSE-KMS) whose key policy this library
+ * manages:
+ *
+ * - the account root keeps the administrative actions, so the key never becomes unmanageable,
+ *   but not the cryptographic ones;
+ * - cryptographic use is allowed only to principals of this account whose IAM policies allow
+ *   it, and only through S3 in this region (`kms:ViaService` `s3.<region>.<url suffix>`,
+ *   `kms:CallerAccount`), so the key cannot decrypt data outside S3;
+ * - automatic rotation is on and the key is retained on deletion.
+ *
+ * Grants such as `bucket.grantRead(role)` add the KMS permissions to the principal's policy;
+ * the key policy then limits them to requests that come through S3.
+ */
+export class S3EncryptionKey extends kms.Key {
+  /** Sid of the key policy statement that keeps administration with the account root. */
+  public static readonly SID_KEY_ADMINISTRATION = 'KeyAdministrationByAccount';
+  /** Sid of the key policy statement that allows cryptographic use only through S3. */
+  public static readonly SID_USE_THROUGH_S3 = 'UseOnlyThroughS3InThisAccount';
+
+  constructor(scope: Construct, id: string, props: S3EncryptionKeyProps = {}) {
+    const stack = Stack.of(scope);
+    const accountRoot = new iam.AccountRootPrincipal();
+    const policy = new iam.PolicyDocument({
+      statements: [
+        // In a key policy, resource "*" means "this key"; no narrower resource exists.
+        new iam.PolicyStatement({
+          sid: S3EncryptionKey.SID_KEY_ADMINISTRATION,
+          principals: [accountRoot],
+          actions: [
+            'kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*',
+            'kms:Revoke*', 'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource',
+            'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:RotateKeyOnDemand',
+          ],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: S3EncryptionKey.SID_USE_THROUGH_S3,
+          principals: [accountRoot],
+          actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+          resources: ['*'],
+          conditions: {
+            StringEquals: {
+              'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}`,
+              'kms:CallerAccount': stack.account,
+            },
+          },
+        }),
+      ],
+    });
+
+    super(scope, id, {
+      description: props.description,
+      alias: props.alias,
+      enableKeyRotation: true,
+      rotationPeriod: props.rotationPeriod,
+      pendingWindow: props.pendingWindow,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      policy,
+    });
+
+    if (props.description === undefined) {
+      // Set after super() because the default names the construct path.
+      (this.node.defaultChild as kms.CfnKey).description =
+        `Encrypts S3 objects; usable only through S3 in this account and region (${this.node.path})`;
+    }
+  }
+}
