@@ -1,4 +1,4 @@
-import { awscdk, javascript, JsonFile } from 'projen';
+import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
 
 // The oldest aws-cdk-lib we support. cdk-nag 3 (a peer dependency) needs >= 2.258.0 in
 // practice, and `BucketProps.blockedEncryptionTypes` needs >= 2.245.0; see README "Compatibility".
@@ -92,6 +92,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
 });
 
 project.addTask('eslint:fix', { description: 'Runs eslint and fixes what it can', exec: 'eslint --ext .ts,.tsx --fix --no-error-on-unmatched-pattern src test examples bench projenrc .projenrc.ts' });
+
+// projen folds a devDependency into the peer dependency of the same name; add it back so we
+// develop against a pinned constructs, as we do for aws-cdk-lib.
+project.deps.addDependency(`constructs@${CONSTRUCTS_DEV}`, DependencyType.BUILD);
+// jsii suggests developing against the peer floor; we deliberately develop against the pinned
+// newer versions above (the floor is documented in the README), so that warning is expected.
+project.compileTask.reset('jsii --silence-warnings=reserved-word --silence-warnings=metadata/missing-dev-dependency');
 
 // Node 20 is what our machines run; jsii's end-of-life banner is noise in every build log.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
