@@ -100,6 +100,12 @@ project.deps.addDependency(`constructs@${CONSTRUCTS_DEV}`, DependencyType.BUILD)
 // newer versions above (the floor is documented in the README), so that warning is expected.
 project.compileTask.reset('jsii --silence-warnings=reserved-word --silence-warnings=metadata/missing-dev-dependency');
 
+// `build` packages JavaScript only, locally and in CI alike: Java/Python/.NET/Go packaging needs
+// toolchains and registries our machines do not have, and the release workflow runs
+// `package:<language>` in jobs of its own.
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package:js')!);
+
 // Node 20 is what our machines run; jsii's end-of-life banner is noise in every build log.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 
