@@ -57,7 +57,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
   integrationTestAutoDiscover: false,
   // Lint in CI must report, not rewrite: `eslint --fix` would hide fixable problems.
-  eslintOptions: { dirs: ['src'], devdirs: ['test', 'examples', 'bench'], commandOptions: { fix: false } },
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'bench'],
+    commandOptions: { fix: false },
+    // One typed-lint program for everything (test/tsconfig.json covers src, test, examples, bench).
+    projectService: false,
+    tsconfigPath: './test/tsconfig.json',
+  },
 
   jestOptions: {
     // projen's default `jest --updateSnapshot` rewrites snapshots and so can never fail.
@@ -72,7 +79,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // For jsii projects the dev tsconfig is test/tsconfig.json, so paths are relative to test/.
   // It type-checks the example app together with the tests.
   tsconfigDev: {
-    include: ['../examples/**/*.ts', '../bench/**/*.ts'],
+    include: ['../src/**/*.ts', '../examples/**/*.ts', '../bench/**/*.ts', '../.projenrc.ts'],
     compilerOptions: {},
   },
 
@@ -131,5 +138,13 @@ new JsonFile(project, 'cdk.json', {
   },
 });
 project.npmignore?.exclude('/cdk.json', '/examples/', '/cdk.out/', '/.ci/', '/bench/');
+
+// The EncryptionCheck handler benchmark (a script, not a test): module init time, a full
+// check's wall time and S3 requests against a local radosgw, and the bundle size.
+const benchCheck = project.addTask('bench:check', {
+  description: 'Benchmarks the EncryptionCheck handler against a local radosgw (needs test/radosgw/install.sh)',
+});
+benchCheck.spawn(project.bundler.bundleTask);
+benchCheck.exec('ts-node -P test/tsconfig.json --prefer-ts-exts bench/check-handler.ts');
 
 project.synth();

@@ -54,6 +54,16 @@ export interface EncryptedBucketProps extends s3.BucketProps {
  * `Annotations.of(bucket).acknowledgeWarning(id, reason)`.
  */
 export class EncryptedBucket extends s3.Bucket {
+  /** The bucket being constructed right now: the last child added to `scope`. */
+  private static underConstruction(scope: Construct): EncryptedBucket {
+    const children = scope.node.children;
+    const newest = children[children.length - 1];
+    if (!(newest instanceof EncryptedBucket)) {
+      throw new Error(`EncryptedBucket could not find itself under ${scope.node.path} while creating its encryption key; pass encryptionKey explicitly (for example an S3EncryptionKey).`);
+    }
+    return newest;
+  }
+
   /** The bucket's default server-side encryption. */
   public readonly encryption: s3.BucketEncryption;
   /** What the bucket does with SSE-C uploads. */
@@ -133,15 +143,5 @@ export class EncryptedBucket extends s3.Bucket {
       Annotations.of(this).addWarningV2('cdk-s3-encryption:publicAccessNotBlocked',
         'blockPublicAccess does not block all public access; encryption at rest does not protect data that is readable by anyone. Use BlockPublicAccess.BLOCK_ALL unless the bucket is meant to be public.');
     }
-  }
-
-  /** The construct S3 is building right now: the last child added to `scope`. */
-  private static underConstruction(scope: Construct): EncryptedBucket {
-    const children = scope.node.children;
-    const newest = children[children.length - 1];
-    if (!(newest instanceof EncryptedBucket)) {
-      throw new Error(`EncryptedBucket could not find itself under ${scope.node.path} while creating its encryption key; pass encryptionKey explicitly (for example an S3EncryptionKey).`);
-    }
-    return newest;
   }
 }

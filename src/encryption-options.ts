@@ -1,6 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { BucketEncryptionPolicyOptions } from './bucket-encryption-policy';
 
 /**
  * What a bucket does with SSE-C: server-side encryption with a key the client sends on every
@@ -86,15 +87,13 @@ export function usesCustomerKey(encryption: s3.BucketEncryption): boolean {
 /** Minimum TLS versions a bucket policy may require: S3 endpoints negotiate 1.2 and 1.3. */
 export const SUPPORTED_MINIMUM_TLS_VERSIONS: readonly number[] = [1.2, 1.3];
 
-/** The encryption settings the library's constructs and mixin share, before defaults. */
-export interface EncryptionSettingsInput {
-  readonly encryption?: s3.BucketEncryption;
-  readonly encryptionKey?: kms.IKey;
+/**
+ * The encryption settings the library's constructs and mixin share, before defaults: the
+ * policy options plus the bucket-only settings.
+ */
+export interface EncryptionSettingsInput extends BucketEncryptionPolicyOptions {
   readonly bucketKeyEnabled?: boolean;
-  readonly customerProvidedKeys?: CustomerProvidedKeys;
-  readonly encryptionHeaders?: EncryptionHeaders;
   readonly enforceSSL?: boolean;
-  readonly minimumTLSVersion?: number;
   readonly blockedEncryptionTypes?: s3.BlockedEncryptionType[];
 }
 

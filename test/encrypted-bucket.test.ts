@@ -1,8 +1,8 @@
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { BucketEncryptionPolicy, CustomerProvidedKeys, EncryptedBucket, EncryptedBucketProps, EncryptionHeaders, S3EncryptionKey } from '../src';
 import { maskedTemplate, testStack } from './util/template';
 
@@ -55,7 +55,10 @@ describe('EncryptedBucket defaults', () => {
 
   test('plain HTTP is denied on the bucket and its objects', () => {
     expect(statementsBySid(template)[BucketEncryptionPolicy.SID_DENY_INSECURE_TRANSPORT]).toEqual({
-      Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:*',
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 's3:*',
       Resource: [expect.anything(), expect.anything()],
       Condition: { Bool: { 'aws:SecureTransport': 'false' } },
     });
@@ -66,14 +69,18 @@ describe('EncryptedBucket defaults', () => {
 
   test('TLS below 1.2 is denied', () => {
     expect(statementsBySid(template).DenyOutdatedTls).toMatchObject({
-      Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:*',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 's3:*',
       Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
     });
   });
 
   test('SSE-C uploads are denied by the policy as well as by the bucket setting', () => {
     expect(statementsBySid(template).DenySseCUploads).toMatchObject({
-      Effect: 'Deny', Principal: { AWS: '*' }, Action: 's3:PutObject',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 's3:PutObject',
       Condition: { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } },
     });
   });
@@ -81,7 +88,8 @@ describe('EncryptedBucket defaults', () => {
   test('an upload naming another algorithm is denied, an upload naming none is not', () => {
     // Null false in the same block: the deny needs the header to be present.
     expect(statementsBySid(template).DenyMismatchedEncryptionHeader).toMatchObject({
-      Effect: 'Deny', Action: 's3:PutObject',
+      Effect: 'Deny',
+      Action: 's3:PutObject',
       Condition: {
         StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' },
         Null: { 's3:x-amz-server-side-encryption': 'false' },
@@ -134,7 +142,8 @@ describe('EncryptedBucket with SSE-KMS', () => {
     const statements = statementsBySid(template);
     expect(statements.DenyMismatchedEncryptionHeader.Condition.StringNotEquals).toEqual({ 's3:x-amz-server-side-encryption': 'aws:kms' });
     expect(statements.DenyForeignKmsKey).toMatchObject({
-      Effect: 'Deny', Action: 's3:PutObject',
+      Effect: 'Deny',
+      Action: 's3:PutObject',
       Condition: {
         StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': { 'Fn::GetAtt': [expect.stringMatching(/^BucketKey/), 'Arn'] } },
         Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
@@ -174,10 +183,12 @@ describe('EncryptedBucket with SSE-KMS', () => {
     expect(bucket.encryptionKey).toBeUndefined();
     template.resourceCountIs('AWS::KMS::Key', 0);
     template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({
-        ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.absent() },
-        BucketKeyEnabled: true,
-      })] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [Match.objectLike({
+          ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.absent() },
+          BucketKeyEnabled: true,
+        })],
+      },
     });
     expect(statementsBySid(template).DenyForeignKmsKey.Condition).toEqual({ Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' } });
     Annotations.fromStack(bucket.stack).hasWarning('/TestStack/Bucket', Match.stringLikeRegexp('aws/s3.*cannot be managed or restricted'));
@@ -189,10 +200,12 @@ describe('EncryptedBucket with SSE-KMS', () => {
     const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
     bucket.grantRead(role);
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({
-        Action: ['kms:Decrypt', 'kms:DescribeKey'],
-        Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BucketKey'), 'Arn'] },
-      })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Action: ['kms:Decrypt', 'kms:DescribeKey'],
+          Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BucketKey'), 'Arn'] },
+        })]),
+      },
     });
   });
 });
@@ -204,11 +217,13 @@ describe('EncryptedBucket with DSSE-KMS', () => {
     expect(bucket.bucketKeyEnabled).toBeUndefined();
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{
-        ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms:dsse', KMSMasterKeyID: Match.anyValue() },
-        BucketKeyEnabled: Match.absent(),
-        BlockedEncryptionTypes: { EncryptionType: ['SSE-C'] },
-      }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{
+          ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms:dsse', KMSMasterKeyID: Match.anyValue() },
+          BucketKeyEnabled: Match.absent(),
+          BlockedEncryptionTypes: { EncryptionType: ['SSE-C'] },
+        }],
+      },
     });
     expect(statementsBySid(template).DenyMismatchedEncryptionHeader.Condition.StringNotEquals)
       .toEqual({ 's3:x-amz-server-side-encryption': 'aws:kms:dsse' });
@@ -240,7 +255,8 @@ describe('SSE-C options', () => {
       BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ BlockedEncryptionTypes: { EncryptionType: ['NONE'] } })] },
     });
     expect(statementsBySid(template).DenyUploadsWithoutSseC).toMatchObject({
-      Effect: 'Deny', Action: 's3:PutObject',
+      Effect: 'Deny',
+      Action: 's3:PutObject',
       Condition: { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'true' } },
     });
     expect(statementsBySid(template).DenySseCUploads).toBeUndefined();
@@ -256,7 +272,8 @@ describe('encryption header options', () => {
   test('REQUIRE denies uploads without the header', () => {
     const { template } = synth({ encryptionHeaders: EncryptionHeaders.REQUIRE });
     expect(statementsBySid(template).DenyMissingEncryptionHeader).toMatchObject({
-      Effect: 'Deny', Action: 's3:PutObject',
+      Effect: 'Deny',
+      Action: 's3:PutObject',
       Condition: { Null: { 's3:x-amz-server-side-encryption': 'true' } },
     });
   });
