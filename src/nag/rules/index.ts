@@ -1,0 +1,20 @@
+import { BucketKey } from './bucket-key';
+import { DefaultEncryption } from './default-encryption';
+import { EncryptionHeaders } from './encryption-headers';
+import { KmsKeyRotation } from './kms-key-rotation';
+import { KmsKeyViaService } from './kms-key-via-service';
+import { MinimumTlsVersion } from './minimum-tls-version';
+import { SseCBlocked } from './sse-c-blocked';
+import { TlsOnly } from './tls-only';
+
+/** Every rule of the S3EncryptionChecks pack, in report order. */
+export const S3_ENCRYPTION_RULES = [
+  DefaultEncryption,
+  TlsOnly,
+  MinimumTlsVersion,
+  SseCBlocked,
+  EncryptionHeaders,
+  BucketKey,
+  KmsKeyRotation,
+  KmsKeyViaService,
+];
