@@ -1,9 +1,10 @@
-import { Annotations, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { BucketEncryptionPolicy } from './bucket-encryption-policy';
 import { CustomerProvidedKeys, EncryptionHeaders, resolveEncryptionSettings, usesCustomerKey } from './encryption-options';
+import { EncryptionCheck } from './encryption-check';
 import { S3EncryptionKey } from './s3-encryption-key';
 
 /**
@@ -38,6 +39,16 @@ export interface EncryptedBucketProps extends s3.BucketProps {
    * @default EncryptionHeaders.DENY_MISMATCH
    */
   readonly encryptionHeaders?: EncryptionHeaders;
+
+  /**
+   * Whether to prove the bucket's encryption against S3 at deploy time with an
+   * `EncryptionCheck` (child `EncryptionCheck`) whose expectations are this bucket's own
+   * settings. The check writes and deletes small probe objects under
+   * `.cdk-s3-encryption-check/`, which a lifecycle rule also expires after a day.
+   *
+   * @default true
+   */
+  readonly verifyEncryption?: boolean;
 }
 
 /**
@@ -121,6 +132,7 @@ export class EncryptedBucket extends s3.Bucket {
     this.minimumTLSVersion = settings.minimumTLSVersion;
     this.bucketKeyEnabled = settings.bucketKeyEnabled;
 
+    const policySids: string[] = [];
     for (const statement of BucketEncryptionPolicy.statements(this, {
       encryption: settings.encryption,
       encryptionKey: this.encryptionKey,
@@ -129,6 +141,30 @@ export class EncryptedBucket extends s3.Bucket {
       minimumTLSVersion: settings.minimumTLSVersion,
     })) {
       this.addToResourcePolicy(statement);
+      policySids.push(statement.sid!);
+    }
+
+    if (props.verifyEncryption ?? true) {
+      // Backstop for probes the check could not delete (a timeout, a failed DeleteObjects).
+      this.addLifecycleRule({
+        id: 'ExpireEncryptionCheckProbes',
+        prefix: EncryptionCheck.PROBE_PREFIX,
+        expiration: Duration.days(1),
+        noncurrentVersionExpiration: Duration.days(1),
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      });
+      this.addLifecycleRule({ id: 'RemoveEncryptionCheckDeleteMarkers', prefix: EncryptionCheck.PROBE_PREFIX, expiredObjectDeleteMarker: true });
+      // The check grants its handler the probe prefix in this bucket's policy (and key policy),
+      // so the shared handler role does not grow with the number of buckets.
+      new EncryptionCheck(this, 'EncryptionCheck', {
+        bucket: this,
+        encryption: this.encryption,
+        encryptionKey: this.encryptionKey,
+        bucketKeyEnabled: this.bucketKeyEnabled,
+        customerProvidedKeys: this.customerProvidedKeys,
+        encryptionHeaders: this.encryptionHeaders,
+        expectedPolicySids: policySids,
+      });
     }
 
     for (const warning of warnings) {

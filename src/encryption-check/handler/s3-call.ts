@@ -1,0 +1,135 @@
+/**
+ * Calls S3 with retries on throttling and 5xx answers, exponential backoff with full jitter,
+ * and a hard deadline enforced through an AbortSignal on every request. The SDK's own retries
+ * are turned off (`maxAttempts: 1`) so that this is the only retry loop, and so that unit
+ * tests with a mocked `send` exercise it.
+ */
+
+/** What S3 answered to one request: an HTTP status, an error code and message. */
+export interface S3Answer {
+  readonly status?: number;
+  readonly code?: string;
+  readonly message?: string;
+}
+
+/** Raised when the check's deadline passes before a request completes. */
+export class DeadlineExceeded extends Error {
+  constructor(what: string) {
+    super(`deadline reached before ${what} completed`);
+    this.name = 'DeadlineExceeded';
+  }
+}
+
+const RETRYABLE_CODES = new Set([
+  'SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestTimeout',
+  'RequestTimeoutException', 'InternalError', 'ServiceUnavailable', 'TimeoutError',
+  'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN',
+]);
+
+/** The status, code and message of an SDK error (HEAD errors carry no body, only a status). */
+export function answerOf(error: unknown): S3Answer {
+  const e = error as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  return {
+    status: e?.$metadata?.httpStatusCode,
+    code: e?.Code ?? e?.name ?? e?.code,
+    message: e?.message,
+  };
+}
+
+/** Whether an error is S3 refusing the request on authorization grounds (a policy or a block). */
+export function isAccessDenied(error: unknown): boolean {
+  const answer = answerOf(error);
+  return answer.status === 403 && (answer.code === 'AccessDenied' || answer.code === '403' || answer.code === 'Forbidden');
+}
+
+function isRetryable(error: unknown): boolean {
+  const answer = answerOf(error);
+  if (error instanceof DeadlineExceeded) {
+    return false;
+  }
+  if (answer.status !== undefined && answer.status >= 500) {
+    return true;
+  }
+  if (answer.code !== undefined && RETRYABLE_CODES.has(answer.code)) {
+    return true;
+  }
+  // No HTTP status at all: the request never got an answer (network error).
+  return answer.status === undefined && (error as { name?: string })?.name !== 'AbortError';
+}
+
+/** Options of an `S3Caller`. */
+export interface S3CallerOptions {
+  /** Epoch milliseconds after which no request is started or awaited. */
+  readonly deadline: number;
+  /** Attempts per request, the first included. */
+  readonly maxAttempts?: number;
+  /** First backoff in milliseconds; doubles per attempt, full jitter. */
+  readonly baseDelayMs?: number;
+  /** Longest backoff in milliseconds. */
+  readonly maxDelayMs?: number;
+  /** How long AccessDenied is retried for calls that ask for it (IAM propagation). */
+  readonly accessDeniedWaitMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /**
+   * Retry AccessDenied for up to `accessDeniedWaitMs`: only for requests the handler must be
+   * allowed to make, whose refusal right after deployment means the new role or bucket policy
+   * has not propagated yet.
+   */
+  readonly retryAccessDenied?: boolean;
+}
+
+/** Counts and retries S3 requests within a deadline. */
+export class S3Caller {
+  /** Requests sent, retries included. */
+  public requests = 0;
+  private readonly started: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+
+  constructor(private readonly options: S3CallerOptions) {
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? Date.now;
+    this.started = this.now();
+  }
+
+  /** Runs `request` (one S3 call), retrying what may succeed on a later attempt. */
+  public async call<T>(what: string, request: (abortSignal: AbortSignal) => Promise<T>, callOptions: CallOptions = {}): Promise<T> {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    const base = this.options.baseDelayMs ?? 200;
+    const cap = this.options.maxDelayMs ?? 5_000;
+    const accessDeniedUntil = this.started + (this.options.accessDeniedWaitMs ?? 20_000);
+    for (let attempt = 1; ; attempt++) {
+      const remaining = this.options.deadline - this.now();
+      if (remaining <= 0) {
+        throw new DeadlineExceeded(what);
+      }
+      this.requests++;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), remaining);
+      try {
+        return await request(controller.signal);
+      } catch (error) {
+        if (controller.signal.aborted) {
+          throw new DeadlineExceeded(what);
+        }
+        const waitForPermissions = callOptions.retryAccessDenied && isAccessDenied(error) && this.now() < accessDeniedUntil;
+        const retry = waitForPermissions || (isRetryable(error) && attempt < maxAttempts);
+        if (!retry) {
+          throw error;
+        }
+        const delay = Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
+        if (this.now() + delay >= this.options.deadline) {
+          throw error;
+        }
+        await this.sleep(delay);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The contract between the `EncryptionCheck` construct and its Lambda handler: the custom
+ * resource properties the construct writes and the attributes the handler returns. Both sides
+ * import this file, so a change to the contract is type-checked on both.
+ *
+ * CloudFormation passes every custom resource property as a string (booleans and numbers
+ * included), so every field here is a string or a list of strings.
+ */
+
+/** The key prefix every probe object is written under. */
+export const PROBE_PREFIX = '.cdk-s3-encryption-check/';
+
+/** What the check expects of SSE-C uploads, and what it observed. */
+export type SseCBehaviour = 'BLOCKED' | 'ALLOWED' | 'REQUIRED';
+
+/** What the check expects of upload encryption headers. */
+export type HeaderEnforcement = 'DENY_MISMATCH' | 'REQUIRE' | 'NOT_ENFORCED';
+
+/** What happens when S3 does not behave as declared. */
+export type ViolationAction = 'FAIL' | 'WARN';
+
+/** The resource properties of the `Custom::S3EncryptionCheck` resource. */
+export interface CheckProperties {
+  /** Name of the bucket to probe. */
+  readonly BucketName: string;
+  /** How SSE-C uploads must be treated. */
+  readonly ExpectSseC: SseCBehaviour;
+  /** The `x-amz-server-side-encryption` value uploads without headers must get; absent: not checked. */
+  readonly ExpectAlgorithm?: string;
+  /** ARN of the KMS key uploads without headers must get; absent: not checked. */
+  readonly ExpectKmsKeyArn?: string;
+  /** `'true'` or `'false'`; absent: not checked. */
+  readonly ExpectBucketKey?: string;
+  /** How mismatched and absent encryption headers must be treated; absent: not checked. */
+  readonly ExpectHeaders?: HeaderEnforcement;
+  /** Sids the bucket policy must contain; absent or empty: not checked. */
+  readonly ExpectPolicySids?: string[];
+  /** `FAIL` or `WARN`. */
+  readonly OnViolation: ViolationAction;
+}
+
+/** What a probe or a read-back observed, as reported in the attributes. */
+export type Observation = 'true' | 'false' | 'UNVERIFIED';
+
+/** The attributes the handler returns (`Fn::GetAtt` names). */
+export interface CheckAttributes {
+  /** `BLOCKED`, `ALLOWED`, `REQUIRED` or `UNVERIFIED`. */
+  readonly SseC: SseCBehaviour | 'UNVERIFIED';
+  /** The algorithm S3 applied to an upload without SSE headers (or the configured default when no upload could be made); empty when unknown. */
+  readonly DefaultAlgorithm: string;
+  /** The KMS key ARN S3 applied; empty for SSE-S3 or when unknown. */
+  readonly KmsKeyArn: string;
+  /** Whether S3 Bucket Keys were applied. */
+  readonly BucketKeyEnabled: Observation;
+  /** Whether an upload with a mismatched algorithm (or a foreign KMS key) was refused. */
+  readonly MismatchedHeaderRefused: Observation;
+  /** Whether an upload without encryption headers was refused. */
+  readonly AbsentHeaderRefused: Observation;
+  /** Number of violations found (a decimal string). */
+  readonly Violations: string;
+  /** The whole report as compact JSON (at most about 3 KB). */
+  readonly Report: string;
+}
+
+/** The attribute names, for `Fn::GetAtt`. */
+export const ATTRIBUTE_NAMES: { readonly [K in keyof CheckAttributes]: K } = {
+  SseC: 'SseC',
+  DefaultAlgorithm: 'DefaultAlgorithm',
+  KmsKeyArn: 'KmsKeyArn',
+  BucketKeyEnabled: 'BucketKeyEnabled',
+  MismatchedHeaderRefused: 'MismatchedHeaderRefused',
+  AbsentHeaderRefused: 'AbsentHeaderRefused',
+  Violations: 'Violations',
+  Report: 'Report',
+};
+
+/** The custom resource type name. */
+export const RESOURCE_TYPE = 'Custom::S3EncryptionCheck';
