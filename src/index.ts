@@ -4,3 +4,4 @@ export * from './s3-encryption-key';
 export * from './encrypted-bucket';
 export * from './encryption-check';
 export * from './nag/s3-encryption-checks';
+export * from './enforce-encryption';

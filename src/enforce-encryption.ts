@@ -1,0 +1,337 @@
+import { Annotations, Mixin, Reference, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { IConstruct } from 'constructs';
+import { BucketEncryptionPolicy } from './bucket-encryption-policy';
+import { EncryptedBucket } from './encrypted-bucket';
+import { CustomerProvidedKeys, EncryptionHeaders, EncryptionSettings, resolveEncryptionSettings, sseAlgorithmOf, usesCustomerKey } from './encryption-options';
+import { S3EncryptionKey } from './s3-encryption-key';
+
+/**
+ * Options of `EnforceEncryption`: the same names, meanings and defaults as `EncryptedBucket`'s
+ * properties, except that an omitted `encryption` keeps a bucket's declared encryption.
+ */
+export interface EnforceEncryptionProps {
+  /**
+   * The bucket's default server-side encryption. `UNENCRYPTED` is not allowed.
+   *
+   * With `KMS` or `DSSE` and no `encryptionKey`, the bucket keeps the customer managed key it
+   * already uses (from its L2 `encryptionKey`, or a `AWS::KMS::Key` its template references);
+   * if it has none, an `S3EncryptionKey` is created as the child `Key` of the bucket
+   * (of the L2 bucket when there is one, otherwise of the `CfnBucket`).
+   *
+   * @default - the encryption the bucket already declares (SSE-S3, SSE-KMS or DSSE-KMS, with
+   * its key), so that applying the mixin to a whole app never downgrades a KMS bucket;
+   * `KMS` if `encryptionKey` is set; `S3_MANAGED` for a bucket that declares none
+   */
+  readonly encryption?: s3.BucketEncryption;
+
+  /**
+   * The customer managed key for `KMS` or `DSSE`. Not allowed with other encryptions.
+   *
+   * @default - the bucket's current customer managed key, or a new `S3EncryptionKey`
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Whether S3 Bucket Keys are enabled. Not supported with DSSE-KMS.
+   *
+   * @default - true for SSE-KMS, unset otherwise
+   */
+  readonly bucketKeyEnabled?: boolean;
+
+  /**
+   * What the bucket does with SSE-C uploads.
+   *
+   * @default CustomerProvidedKeys.BLOCK
+   */
+  readonly customerProvidedKeys?: CustomerProvidedKeys;
+
+  /**
+   * How the bucket policy treats the `x-amz-server-side-encryption*` headers of uploads.
+   *
+   * @default EncryptionHeaders.DENY_MISMATCH
+   */
+  readonly encryptionHeaders?: EncryptionHeaders;
+
+  /**
+   * The lowest TLS version the bucket policy accepts: 1.2 or 1.3.
+   *
+   * @default 1.2
+   */
+  readonly minimumTLSVersion?: number;
+}
+
+/**
+ * A mixin that retrofits `EncryptedBucket`'s guarantees onto buckets this library did not
+ * create: plain `s3.Bucket`s, `CfnBucket`s, and buckets made inside third-party constructs.
+ *
+ * ```ts
+ * Mixins.of(stack).apply(new EnforceEncryption());              // every bucket in the stack
+ * bucket.with(new EnforceEncryption({ encryption: s3.BucketEncryption.KMS }));
+ * ```
+ *
+ * For each `AWS::S3::Bucket` it writes the same `BucketEncryption` as `EncryptedBucket` with the
+ * same options (default encryption, Bucket Key, `BlockedEncryptionTypes`) and adds the same
+ * `BucketEncryptionPolicy` statements, both from the same source as `EncryptedBucket`:
+ *
+ * - the statements go into the bucket's existing bucket policy wherever it is in the app (the
+ *   L2 bucket's `policy`, or any `AWS::S3::BucketPolicy` that references the bucket), or into a
+ *   new one created the way `s3.Bucket` creates it; a statement whose `Sid` is already there is
+ *   not added again, and one whose `Sid` is there with other content is an error (the mixin
+ *   was applied with other options before), so applying the mixin twice changes nothing;
+ * - with `KMS`/`DSSE` on an L2 bucket, the key also becomes the bucket's `encryptionKey`, so
+ *   grants made *after* the mixin include it;
+ * - an `EncryptedBucket` is left as it is: it already enforces the settings it was created
+ *   with (change its props instead);
+ * - an imported bucket (`Bucket.fromBucketName` and the like, no resource in the app) cannot
+ *   be changed: the mixin adds the warning `cdk-s3-encryption:importedBucket` naming the
+ *   settings and the statements to apply by hand (`BucketEncryptionPolicy.statements` returns
+ *   them).
+ *
+ * Invalid option combinations throw when the mixin is created, with the same messages as
+ * `EncryptedBucket`.
+ */
+export class EnforceEncryption extends Mixin {
+  /** The id of the warning added to imported buckets; acknowledge it with `Annotations.of(bucket).acknowledgeWarning(id, reason)`. */
+  public static readonly IMPORTED_BUCKET_WARNING = 'cdk-s3-encryption:importedBucket';
+
+  private readonly props: EnforceEncryptionProps;
+
+  constructor(props: EnforceEncryptionProps = {}) {
+    super();
+    this.props = props;
+    // Reject contradictions now, with EncryptedBucket's messages, not per bucket later.
+    resolveEncryptionSettings(props);
+  }
+
+  /** Supports `CfnBucket`s (the L1 of every L2 bucket included) and imported buckets. */
+  public supports(construct: IConstruct): boolean {
+    return s3.CfnBucket.isCfnBucket(construct) || isImportedBucket(construct);
+  }
+
+  /** Enforces the encryption settings on one bucket. */
+  public applyTo(construct: IConstruct): void {
+    if (s3.CfnBucket.isCfnBucket(construct)) {
+      this.enforce(construct);
+    } else if (isImportedBucket(construct)) {
+      this.warnImported(construct);
+    }
+  }
+
+  private enforce(cfnBucket: s3.CfnBucket): void {
+    const owner = cfnBucket.node.scope;
+    const l2 = owner instanceof s3.BucketBase && owner.node.defaultChild === cfnBucket ? owner : undefined;
+    if (l2 instanceof EncryptedBucket) {
+      return;
+    }
+
+    const current = declaredEncryption(cfnBucket, l2);
+    const encryption = this.props.encryption ?? (this.props.encryptionKey ? s3.BucketEncryption.KMS : current.encryption);
+    let encryptionKey = this.props.encryptionKey;
+    if (encryption !== undefined && usesCustomerKey(encryption) && !encryptionKey) {
+      encryptionKey = current.key ?? newEncryptionKey(l2 ?? cfnBucket);
+    }
+    const { settings, warnings } = resolveEncryptionSettings({
+      encryption,
+      encryptionKey,
+      bucketKeyEnabled: this.props.bucketKeyEnabled,
+      customerProvidedKeys: this.props.customerProvidedKeys,
+      encryptionHeaders: this.props.encryptionHeaders,
+      minimumTLSVersion: this.props.minimumTLSVersion,
+    });
+
+    cfnBucket.bucketEncryption = bucketEncryptionOf(settings);
+    if (l2 && settings.encryptionKey && l2.encryptionKey !== settings.encryptionKey) {
+      // s3.Bucket has no setter; grants read this property to include the key.
+      (l2 as { encryptionKey?: kms.IKey }).encryptionKey = settings.encryptionKey;
+    }
+
+    const bucket = l2 ?? bucketOf(cfnBucket);
+    const statements = BucketEncryptionPolicy.statements(bucket, {
+      encryption: settings.encryption,
+      encryptionKey: settings.encryptionKey,
+      customerProvidedKeys: settings.customerProvidedKeys,
+      encryptionHeaders: settings.encryptionHeaders,
+      minimumTLSVersion: settings.minimumTLSVersion,
+    });
+    addStatements(cfnBucket, bucket, statements);
+
+    for (const warning of warnings) {
+      Annotations.of(l2 ?? cfnBucket).addWarningV2(warning.id, warning.message);
+    }
+  }
+
+  private warnImported(bucket: s3.IBucket): void {
+    const encryption = this.props.encryption ?? (this.props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED);
+    const { settings } = resolveEncryptionSettings({ ...this.props, encryption });
+    // The statements need a key ARN only for their content; the Sids are the same with aws/s3.
+    const sidOptions = usesCustomerKey(settings.encryption) && !settings.encryptionKey
+      ? { ...settings, encryption: settings.encryption === s3.BucketEncryption.KMS ? s3.BucketEncryption.KMS_MANAGED : s3.BucketEncryption.DSSE_MANAGED }
+      : settings;
+    const sids = BucketEncryptionPolicy.statements(bucket, sidOptions).map((statement) => statement.sid);
+    const key = usesCustomerKey(settings.encryption) ? (settings.encryptionKey ? ' with the given key' : ' with a customer managed key (pass encryptionKey)') : '';
+    Annotations.of(bucket).addWarningV2(EnforceEncryption.IMPORTED_BUCKET_WARNING,
+      `EnforceEncryption cannot change ${bucket.node.path}: the bucket is imported, not defined in this app. Apply by hand: ` +
+      `default encryption ${sseAlgorithmOf(settings.encryption)}${key}` +
+      `${settings.bucketKeyEnabled ? ', BucketKeyEnabled true' : ''}, BlockedEncryptionTypes [${settings.blockedEncryptionTypes.map((t) => t.name).join(', ')}], ` +
+      `and the bucket policy statements ${sids.join(', ')} (BucketEncryptionPolicy.statements(bucket, options) returns them).`);
+  }
+}
+
+/** An IBucket construct with no `AWS::S3::Bucket` of its own in the app. */
+function isImportedBucket(construct: IConstruct): construct is s3.BucketBase {
+  return construct instanceof s3.BucketBase && !s3.CfnBucket.isCfnBucket(construct.node.defaultChild);
+}
+
+/** The `BucketEncryption` property `s3.Bucket` writes for these settings. */
+function bucketEncryptionOf(settings: EncryptionSettings): s3.CfnBucket.BucketEncryptionProperty {
+  return {
+    serverSideEncryptionConfiguration: [{
+      serverSideEncryptionByDefault: {
+        sseAlgorithm: sseAlgorithmOf(settings.encryption),
+        kmsMasterKeyId: settings.encryptionKey?.keyArn,
+      },
+      bucketKeyEnabled: settings.bucketKeyEnabled,
+      blockedEncryptionTypes: { encryptionType: settings.blockedEncryptionTypes.map((t) => t.name) },
+    }],
+  };
+}
+
+/** The encryption a bucket's template declares, and its customer managed key when one is known. */
+function declaredEncryption(cfnBucket: s3.CfnBucket, l2?: s3.BucketBase): { encryption?: s3.BucketEncryption; key?: kms.IKey } {
+  const config = cfnBucket.bucketEncryption as s3.CfnBucket.BucketEncryptionProperty | undefined;
+  const rules = config && !Token.isUnresolved(config) ? config.serverSideEncryptionConfiguration : undefined;
+  const rule = Array.isArray(rules) ? rules[0] : undefined;
+  const byDefault = rule && !Token.isUnresolved(rule) ? (rule as s3.CfnBucket.ServerSideEncryptionRuleProperty).serverSideEncryptionByDefault : undefined;
+  if (!byDefault || Token.isUnresolved(byDefault)) {
+    return {};
+  }
+  const { sseAlgorithm, kmsMasterKeyId } = byDefault as s3.CfnBucket.ServerSideEncryptionByDefaultProperty;
+  if (sseAlgorithm === 'AES256') {
+    return { encryption: s3.BucketEncryption.S3_MANAGED };
+  }
+  const dsse = sseAlgorithm === 'aws:kms:dsse';
+  if (sseAlgorithm !== 'aws:kms' && !dsse) {
+    return {};
+  }
+  if (kmsMasterKeyId === undefined) {
+    return { encryption: dsse ? s3.BucketEncryption.DSSE_MANAGED : s3.BucketEncryption.KMS_MANAGED };
+  }
+  const key = l2?.encryptionKey ?? keyReferencedBy(cfnBucket, kmsMasterKeyId);
+  return { encryption: dsse ? s3.BucketEncryption.DSSE : s3.BucketEncryption.KMS, key };
+}
+
+/**
+ * The key a `KMSMasterKeyID` names: a key of the app (by reference), or a literal key ARN.
+ * A key id or alias cannot stand in the statements, which compare full key ARNs.
+ */
+function keyReferencedBy(cfnBucket: s3.CfnBucket, kmsMasterKeyId: string): kms.IKey {
+  let arn: string | undefined;
+  if (Token.isUnresolved(kmsMasterKeyId)) {
+    const reversed = Tokenization.reverse(kmsMasterKeyId);
+    if (reversed && Reference.isReference(reversed) && kms.CfnKey.isCfnKey(reversed.target)) {
+      const cfnKey = reversed.target;
+      const l2Key = cfnKey.node.scope;
+      if (l2Key instanceof kms.Key && l2Key.node.defaultChild === cfnKey) {
+        return l2Key;
+      }
+      // Key.fromCfnKey cannot parse a key policy with intrinsics; the statements need only the ARN.
+      arn = cfnKey.attrArn;
+    }
+  } else if (/^arn:[^:]+:kms:[^:]*:[^:]*:key\//.test(kmsMasterKeyId)) {
+    arn = kmsMasterKeyId;
+  }
+  if (arn === undefined) {
+    throw new Error(`EnforceEncryption cannot tell which KMS key ${cfnBucket.node.path} uses (KMSMasterKeyID is neither a key of this app nor a key ARN), and the bucket policy must name the key's ARN. Pass encryptionKey (or encryption) explicitly for this bucket.`);
+  }
+  const id = 'EnforceEncryptionKey';
+  return (cfnBucket.node.tryFindChild(id) as kms.IKey | undefined) ?? kms.Key.fromKeyArn(cfnBucket, id, arn);
+}
+
+/**
+ * An `IBucket` for a `CfnBucket` that has no L2, made once. `Bucket.fromCfnBucket` would do,
+ * but it fails on a bucket whose key has a key policy with intrinsics (any S3EncryptionKey).
+ * `defaultChild` marks it as the CfnBucket's own, so the mixin never takes it for an import.
+ */
+function bucketOf(cfnBucket: s3.CfnBucket): s3.IBucket {
+  const id = 'EnforceEncryptionBucket';
+  const existing = cfnBucket.node.tryFindChild(id) as s3.IBucket | undefined;
+  if (existing) {
+    return existing;
+  }
+  const bucket = s3.Bucket.fromBucketAttributes(cfnBucket, id, { bucketArn: cfnBucket.attrArn, bucketName: cfnBucket.ref });
+  bucket.node.defaultChild = cfnBucket;
+  return bucket;
+}
+
+/** The key the mixin creates for KMS/DSSE without one; found again on a second application. */
+function newEncryptionKey(scope: IConstruct): kms.IKey {
+  // `Key`, as EncryptedBucket and s3.Bucket name the key they create.
+  const id = 'Key';
+  const existing = scope.node.tryFindChild(id);
+  return existing instanceof kms.Key ? existing : new S3EncryptionKey(scope, id);
+}
+
+/**
+ * Adds the statements to the bucket's policy, wherever it is in the app; creates the policy the
+ * way s3.Bucket does when there is none. Skips statements already present by Sid.
+ */
+function addStatements(cfnBucket: s3.CfnBucket, bucket: s3.IBucket, statements: iam.PolicyStatement[]): void {
+  const policy = existingPolicy(cfnBucket, bucket);
+  if (!policy) {
+    if (bucket instanceof s3.Bucket) {
+      // Through the L2, so that its later addToResourcePolicy calls use the same policy.
+      statements.forEach((statement) => bucket.addToResourcePolicy(statement));
+    } else {
+      new s3.BucketPolicy(cfnBucket, 'Policy', { bucket, document: new iam.PolicyDocument({ statements }) });
+    }
+    return;
+  }
+
+  const document = policy.policyDocument instanceof iam.PolicyDocument
+    ? policy.policyDocument
+    : iam.PolicyDocument.fromJson(policy.policyDocument);
+  const stack = Stack.of(policy);
+  const existing = new Map<string, unknown>();
+  const rendered = document.toJSON() as { Statement?: Array<{ Sid?: string }> } | undefined;
+  for (const statement of rendered?.Statement ?? []) {
+    if (statement.Sid) {
+      existing.set(statement.Sid, statement);
+    }
+  }
+  for (const statement of statements) {
+    const sid = statement.sid!;
+    const present = existing.get(sid);
+    if (present === undefined) {
+      document.addStatements(statement);
+    } else if (canonical(stack.resolve(present)) !== canonical(stack.resolve(statement.toStatementJson()))) {
+      throw new Error(`EnforceEncryption: the bucket policy of ${cfnBucket.node.path} already has a statement ${sid} with other content than these options produce. ` +
+        'Apply EnforceEncryption to each bucket with one set of options (a more specific selector, or a single Mixins.of(...).apply), or remove the other statement.');
+    }
+  }
+  policy.policyDocument = document;
+}
+
+/** The `AWS::S3::BucketPolicy` of the bucket: the L2's, or any in the app that references it. */
+function existingPolicy(cfnBucket: s3.CfnBucket, bucket: s3.IBucket): s3.CfnBucketPolicy | undefined {
+  const own = bucket.policy?.node.defaultChild;
+  if (own && s3.CfnBucketPolicy.isCfnBucketPolicy(own)) {
+    return own;
+  }
+  return cfnBucket.node.root.node.findAll().find((c): c is s3.CfnBucketPolicy => {
+    if (!s3.CfnBucketPolicy.isCfnBucketPolicy(c) || !Token.isUnresolved(c.bucket)) {
+      return false;
+    }
+    const reversed = Tokenization.reverse(c.bucket);
+    return Reference.isReference(reversed) && reversed.target === cfnBucket;
+  });
+}
+
+/** JSON with sorted keys, so that two renderings of one statement compare equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+    : v));
+}
