@@ -29,9 +29,11 @@ export function describe(answer: S3Answer | undefined): string {
     .filter((part) => part !== undefined && part !== '').join(' ');
 }
 
-// A 403 from KMS (a `KMS.*` code) is not the bucket refusing the upload.
+// S3 refuses on policy (and BlockedEncryptionTypes) grounds with 403 AccessDenied. Another 403
+// (KMS refusing the foreign key, radosgw's InvalidAccessKeyId for an unknown key) means the
+// request got past the bucket policy.
 const refused = (result: UploadResult | undefined): boolean | undefined =>
-  result === undefined || result.timedOut ? undefined : result.answer.status === 403 && !result.answer.code?.startsWith('KMS.');
+  result === undefined || result.timedOut ? undefined : result.answer.status === 403 && result.answer.code === 'AccessDenied';
 
 const observation = (value: boolean | undefined): Observation => value === undefined ? 'UNVERIFIED' : value ? 'true' : 'false';
 
@@ -71,7 +73,7 @@ export function evaluate(props: CheckProperties, observed: Observations): Evalua
   if (sseC && !sseC.timedOut) {
     if (sseC.accepted) {
       sseCObserved = refused(plain) && !declared?.accepted ? 'REQUIRED' : 'ALLOWED';
-    } else if (sseC.answer.status === 403) {
+    } else if (refused(sseC)) {
       sseCObserved = 'BLOCKED';
     }
   }
