@@ -32,3 +32,20 @@ export const RULES = {
   KMS_KEY_ROTATION: S3EncryptionChecks.KMS_KEY_ROTATION,
   KMS_KEY_VIA_SERVICE: S3EncryptionChecks.KMS_KEY_VIA_SERVICE,
 };
+
+/** Whether `rule` reports the construct at `path`. */
+export function flags(scope: IConstruct, rule: string, path: string): boolean {
+  return findingsFor(scope, path).includes(rule);
+}
+
+/** A bucket policy statement that denies every principal, for L1 tests. */
+export function denyStatement(props: { sid?: string; action: string | string[]; resource: unknown; condition?: Record<string, unknown> }): Record<string, unknown> {
+  return {
+    ...(props.sid ? { Sid: props.sid } : {}),
+    Effect: 'Deny',
+    Principal: { AWS: '*' },
+    Action: props.action,
+    Resource: props.resource,
+    ...(props.condition ? { Condition: props.condition } : {}),
+  };
+}

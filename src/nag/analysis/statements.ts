@@ -21,10 +21,13 @@ export interface NormalizedStatement {
 
 /** Normalizes a resolved policy document. Throws `UnresolvableValue` on an unreadable document. */
 export function normalizeStatements(document: unknown): NormalizedStatement[] {
-  if (!isObject(document)) {
+  if (!isObject(document) || Object.keys(document).some((k) => k.startsWith('Fn::') || k === 'Ref')) {
     throw new UnresolvableValue('PolicyDocument');
   }
   const raw = document.Statement;
+  if (raw !== undefined && !Array.isArray(raw) && !isObject(raw)) {
+    throw new UnresolvableValue('PolicyDocument.Statement');
+  }
   const list = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
   return list.map((statement) => {
     if (!isObject(statement) || typeof statement.Effect !== 'string') {

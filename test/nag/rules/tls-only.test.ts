@@ -1,0 +1,83 @@
+import { Fn } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { RULES, denyStatement, flags, newStack } from '../helpers';
+
+const rule = RULES.TLS_ONLY;
+const insecure = { Bool: { 'aws:SecureTransport': 'false' } };
+
+describe('S3Encryption-TlsOnly', () => {
+  test('an s3.Bucket with enforceSSL complies', () => {
+    const stack = newStack();
+    new s3.Bucket(stack, 'Bucket', { enforceSSL: true });
+    expect(flags(stack, rule, 'Stack/Bucket/Resource')).toBe(false);
+  });
+
+  test('an s3.Bucket without enforceSSL is flagged', () => {
+    const stack = newStack();
+    new s3.Bucket(stack, 'Bucket');
+    expect(flags(stack, rule, 'Stack/Bucket/Resource')).toBe(true);
+  });
+
+  const l1 = (statement: (raw: s3.CfnBucket) => Record<string, unknown>) => {
+    const stack = newStack();
+    const raw = new s3.CfnBucket(stack, 'Raw', { bucketName: 'raw-data' });
+    new s3.CfnBucketPolicy(stack, 'RawPolicy', { bucket: raw.ref, policyDocument: { Statement: [statement(raw)] } });
+    return flags(stack, rule, 'Stack/Raw');
+  };
+
+  test('an L1 policy with the deny on the bucket ARN and objects, built with intrinsics, complies', () => {
+    expect(l1((raw) => denyStatement({ action: 's3:*', resource: [raw.attrArn, Fn.join('', [raw.attrArn, '/*'])], condition: insecure }))).toBe(false);
+  });
+
+  test('an L1 policy that names the bucket literally, with a boolean false, complies', () => {
+    expect(l1(() => denyStatement({ action: '*', resource: ['arn:aws:s3:::raw-data', 'arn:aws:s3:::raw-data/*'], condition: { Bool: { 'aws:securetransport': false } } }))).toBe(false);
+  });
+
+  test('a deny covering only the objects is flagged', () => {
+    expect(l1((raw) => denyStatement({ action: 's3:*', resource: [`${raw.attrArn}/*`], condition: insecure }))).toBe(true);
+  });
+
+  test('a deny on only some actions is flagged', () => {
+    expect(l1((raw) => denyStatement({ action: ['s3:GetObject', 's3:PutObject'], resource: [raw.attrArn, `${raw.attrArn}/*`], condition: insecure }))).toBe(true);
+  });
+
+  test('a deny narrowed by another condition is flagged', () => {
+    expect(l1((raw) => denyStatement({
+      action: 's3:*',
+      resource: [raw.attrArn, `${raw.attrArn}/*`],
+      condition: { ...insecure, StringEquals: { 'aws:PrincipalAccount': '111111111111' } },
+    }))).toBe(true);
+  });
+
+  test('a policy of another bucket does not count', () => {
+    const stack = newStack();
+    const raw = new s3.CfnBucket(stack, 'Raw');
+    const other = new s3.Bucket(stack, 'Other', { enforceSSL: true });
+    other.addToResourcePolicy(new iam.PolicyStatement({
+      effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions: ['s3:*'],
+      resources: [other.bucketArn, other.arnForObjects('*')], conditions: insecure,
+    }));
+    expect(flags(stack, rule, 'Stack/Raw')).toBe(true);
+    expect(flags(stack, rule, 'Stack/Other/Resource')).toBe(false);
+  });
+
+  test('a policy in another stack of the app counts', () => {
+    const stack = newStack('Data');
+    const access = new (stack.constructor as any)(stack.node.root, 'Access', { env: stack.env });
+    const bucket = new s3.Bucket(stack, 'Bucket');
+    const policy = new s3.BucketPolicy(access, 'Policy', { bucket });
+    policy.document.addStatements(new iam.PolicyStatement({
+      effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions: ['s3:*'],
+      resources: [bucket.bucketArn, bucket.arnForObjects('*')], conditions: insecure,
+    }));
+    expect(flags(stack, rule, 'Data/Bucket/Resource')).toBe(false);
+  });
+
+  test('a policy document built with Fn::If is not applicable', () => {
+    const stack = newStack();
+    const raw = new s3.CfnBucket(stack, 'Raw');
+    new s3.CfnBucketPolicy(stack, 'RawPolicy', { bucket: raw.ref, policyDocument: Fn.conditionIf('Prod', { Statement: [] }, { Statement: [] }) });
+    expect(flags(stack, rule, 'Stack/Raw')).toBe(false);
+  });
+});
