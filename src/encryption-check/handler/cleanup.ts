@@ -1,5 +1,5 @@
 import { DeleteObjectsCommand, ListObjectVersionsCommand, ObjectIdentifier, S3Client } from '@aws-sdk/client-s3';
-import { answerOf, S3Caller } from './s3-call';
+import { answerOf, describeAnswer, S3Caller } from './s3-call';
 
 /** What cleanup did. */
 export interface CleanupResult {
@@ -27,8 +27,7 @@ export async function cleanUp(s3: S3Client, caller: S3Caller, bucket: string, pr
         }), { abortSignal }));
         deleted += batch.length - (response.Errors?.length ?? 0);
       } catch (error) {
-        const answer = answerOf(error);
-        leftovers.push(`DeleteObjects failed: ${answer.status ?? ''} ${answer.code ?? ''} ${answer.message ?? ''}`.trim());
+        leftovers.push(`DeleteObjects failed: ${describeAnswer(answerOf(error))}`);
       }
     }
   };
@@ -50,7 +49,7 @@ export async function cleanUp(s3: S3Client, caller: S3Caller, bucket: string, pr
     } catch (error) {
       const answer = answerOf(error);
       if (answer.code !== 'NoSuchBucket') {
-        leftovers.push(`ListObjectVersions failed: ${answer.status ?? ''} ${answer.code ?? ''} ${answer.message ?? ''}`.trim());
+        leftovers.push(`ListObjectVersions failed: ${describeAnswer(answer)}`);
       }
       break;
     }

@@ -1,6 +1,6 @@
 import { BucketConfiguration } from './configuration';
 import { SseCReadBack, UploadProbe, UploadResult } from './probes';
-import { S3Answer } from './s3-call';
+import { describeAnswer } from './s3-call';
 import { CheckAttributes, CheckProperties, Observation } from '../types';
 
 /** Everything the check observed, before it is compared with the expectations. */
@@ -20,14 +20,8 @@ export interface Evaluation {
   readonly unverified: string[];
 }
 
-/** `403 AccessDenied: Access Denied`, or `200` for a success. */
-export function describe(answer: S3Answer | undefined): string {
-  if (!answer) {
-    return 'nothing (not sent)';
-  }
-  return [answer.status ?? 'no HTTP answer', answer.code, answer.message && answer.message !== answer.code ? `"${answer.message}"` : undefined]
-    .filter((part) => part !== undefined && part !== '').join(' ');
-}
+/** What S3 answered, for a message. */
+export const describe = describeAnswer;
 
 // S3 refuses on policy (and BlockedEncryptionTypes) grounds with 403 AccessDenied. Another 403
 // (KMS refusing the foreign key, radosgw's InvalidAccessKeyId for an unknown key) means the

@@ -64,8 +64,10 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
         ? 'Object Lock default retention would make probe objects undeletable'
         : 'the Object Lock configuration could not be read, so probe objects might be undeletable';
     } else {
-      const algorithm = props.ExpectAlgorithm ?? (configuration.encryptionRules ? configuration.algorithm : undefined);
-      const kmsKeyArn = props.ExpectKmsKeyArn ?? (configuration.encryptionRules ? configuration.kmsKeyArn : undefined);
+      // The declared encryption, or (when none is declared) the configured one.
+      const declared = props.ExpectAlgorithm !== undefined;
+      const algorithm = declared ? props.ExpectAlgorithm : configuration.encryptionRules ? configuration.algorithm : undefined;
+      const kmsKeyArn = declared ? props.ExpectKmsKeyArn : configuration.encryptionRules ? configuration.kmsKeyArn : undefined;
       const run = randomBytes(8).toString('hex');
       const key = (probe: UploadProbe) => `${env.prefix}${run}/${probe}`;
       const customerKey = customerKeyOf(randomBytes(32));

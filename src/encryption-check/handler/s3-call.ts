@@ -36,6 +36,15 @@ export function answerOf(error: unknown): S3Answer {
   };
 }
 
+/** `403 AccessDenied "Access Denied"`, or `200` for a success. */
+export function describeAnswer(answer: S3Answer | undefined): string {
+  if (!answer) {
+    return 'nothing (not sent)';
+  }
+  return [answer.status ?? 'no HTTP answer', answer.code, answer.message && answer.message !== answer.code ? `"${answer.message}"` : undefined]
+    .filter((part) => part !== undefined && part !== '').join(' ');
+}
+
 /** Whether an error is S3 refusing the request on authorization grounds (a policy or a block). */
 export function isAccessDenied(error: unknown): boolean {
   const answer = answerOf(error);
@@ -110,9 +119,16 @@ export class S3Caller {
       }
       this.requests++;
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), remaining);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      // The race makes the deadline hard even if a request ignores its abort signal.
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          reject(new DeadlineExceeded(what));
+        }, remaining);
+      });
       try {
-        return await request(controller.signal);
+        return await Promise.race([request(controller.signal), expired]);
       } catch (error) {
         if (controller.signal.aborted) {
           throw new DeadlineExceeded(what);
