@@ -168,7 +168,10 @@ export class EnforceEncryption extends Mixin {
     const { settings } = resolveEncryptionSettings({ ...this.props, encryption });
     // The statements need a key ARN only for their content; the Sids are the same with aws/s3.
     const sidOptions = usesCustomerKey(settings.encryption) && !settings.encryptionKey
-      ? { ...settings, encryption: settings.encryption === s3.BucketEncryption.KMS ? s3.BucketEncryption.KMS_MANAGED : s3.BucketEncryption.DSSE_MANAGED }
+      ? {
+        ...settings,
+        encryption: settings.encryption === s3.BucketEncryption.KMS ? s3.BucketEncryption.KMS_MANAGED : s3.BucketEncryption.DSSE_MANAGED,
+      }
       : settings;
     const sids = BucketEncryptionPolicy.statements(bucket, sidOptions).map((statement) => statement.sid);
     const key = usesCustomerKey(settings.encryption) ? (settings.encryptionKey ? ' with the given key' : ' with a customer managed key (pass encryptionKey)') : '';
@@ -204,7 +207,9 @@ function declaredEncryption(cfnBucket: s3.CfnBucket, l2?: s3.BucketBase): { encr
   const config = cfnBucket.bucketEncryption as s3.CfnBucket.BucketEncryptionProperty | undefined;
   const rules = config && !Token.isUnresolved(config) ? config.serverSideEncryptionConfiguration : undefined;
   const rule = Array.isArray(rules) ? rules[0] : undefined;
-  const byDefault = rule && !Token.isUnresolved(rule) ? (rule as s3.CfnBucket.ServerSideEncryptionRuleProperty).serverSideEncryptionByDefault : undefined;
+  const byDefault = rule && !Token.isUnresolved(rule)
+    ? (rule as s3.CfnBucket.ServerSideEncryptionRuleProperty).serverSideEncryptionByDefault
+    : undefined;
   if (!byDefault || Token.isUnresolved(byDefault)) {
     return {};
   }

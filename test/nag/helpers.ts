@@ -39,7 +39,9 @@ export function flags(scope: IConstruct, rule: string, path: string): boolean {
 }
 
 /** A bucket policy statement that denies every principal, for L1 tests. */
-export function denyStatement(props: { sid?: string; action: string | string[]; resource: unknown; condition?: Record<string, unknown> }): Record<string, unknown> {
+export function denyStatement(props: {
+  sid?: string; action: string | string[]; resource: unknown; condition?: Record<string, unknown>;
+}): Record<string, unknown> {
   return {
     ...(props.sid ? { Sid: props.sid } : {}),
     Effect: 'Deny',

@@ -2,8 +2,8 @@ import { App, Mixins, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CustomerProvidedKeys, EncryptedBucket, EncryptionHeaders, EnforceEncryption, S3EncryptionChecks, S3EncryptionKey } from '../../src';
 import { RULES, allFindings, findingsFor } from './helpers';
+import { CustomerProvidedKeys, EncryptedBucket, EncryptionHeaders, EnforceEncryption, S3EncryptionChecks, S3EncryptionKey } from '../../src';
 
 const env = { account: '111111111111', region: 'eu-west-1' };
 const BUCKET_RULES = [RULES.DEFAULT_ENCRYPTION, RULES.TLS_ONLY, RULES.MINIMUM_TLS_VERSION, RULES.SSE_C_BLOCKED, RULES.ENCRYPTION_HEADERS];

@@ -63,7 +63,11 @@ function libraryStack(verifyEncryption: boolean): { app: App; stack: Stack; buck
   // A plain bucket retrofitted with the mixin (and aws-cdk-lib's own S3 mixins for the
   // settings that are not about encryption).
   const plain = new s3.Bucket(stack, 'Retrofitted');
-  plain.with(new EnforceEncryption({ encryption: s3.BucketEncryption.KMS }), new s3.mixins.BucketBlockPublicAccess(), new s3.mixins.BucketVersioning());
+  plain.with(
+    new EnforceEncryption({ encryption: s3.BucketEncryption.KMS }),
+    new s3.mixins.BucketBlockPublicAccess(),
+    new s3.mixins.BucketVersioning(),
+  );
   buckets.push(plain);
 
   for (const bucket of buckets) {

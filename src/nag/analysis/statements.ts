@@ -1,5 +1,5 @@
-import { flattenAll, globMatches, isObject } from './intrinsics';
 import { UnresolvableValue } from './bucket-errors';
+import { flattenAll, globMatches, isObject } from './intrinsics';
 
 /**
  * A policy statement with every field in one shape: lists of flattened strings, condition keys

@@ -3,9 +3,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagMessageLevel, NagRuleCompliance } from 'cdk-nag';
 import { KMS_ALGORITHMS, SERVER_SIDE_ALGORITHMS, defaultEncryptionOf, flattenedKeyId } from '../analysis/bucket';
 import { hasDeny } from '../analysis/bucket-statements';
+import { globMatches } from '../analysis/intrinsics';
 import { S3EncryptionRule, verdict } from '../analysis/rule';
 import { NormalizedStatement, allOf, conditionValues } from '../analysis/statements';
-import { globMatches } from '../analysis/intrinsics';
 
 const SSE = 's3:x-amz-server-side-encryption';
 const KEY_ID = 's3:x-amz-server-side-encryption-aws-kms-key-id';

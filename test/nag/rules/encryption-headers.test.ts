@@ -11,7 +11,9 @@ function l1(algorithm: string, conditions: Array<Record<string, unknown>>, withK
   const stack = newStack();
   const key = withKey ? new kms.CfnKey(stack, 'Key', { enableKeyRotation: true }) : undefined;
   const raw = new s3.CfnBucket(stack, 'Raw', {
-    bucketEncryption: { serverSideEncryptionConfiguration: [{ serverSideEncryptionByDefault: { sseAlgorithm: algorithm, kmsMasterKeyId: key?.attrArn } }] },
+    bucketEncryption: {
+      serverSideEncryptionConfiguration: [{ serverSideEncryptionByDefault: { sseAlgorithm: algorithm, kmsMasterKeyId: key?.attrArn } }],
+    },
   });
   const withKeyArn = (condition: Record<string, unknown>) => JSON.parse(JSON.stringify(condition), (_k, v) => (v === 'KEY_ARN' ? key!.attrArn : v));
   new s3.CfnBucketPolicy(stack, 'RawPolicy', {

@@ -52,11 +52,14 @@ describe('S3Encryption-TlsOnly', () => {
 
   test('a policy of another bucket does not count', () => {
     const stack = newStack();
-    const raw = new s3.CfnBucket(stack, 'Raw');
+    new s3.CfnBucket(stack, 'Raw');
     const other = new s3.Bucket(stack, 'Other', { enforceSSL: true });
     other.addToResourcePolicy(new iam.PolicyStatement({
-      effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions: ['s3:*'],
-      resources: [other.bucketArn, other.arnForObjects('*')], conditions: insecure,
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:*'],
+      resources: [other.bucketArn, other.arnForObjects('*')],
+      conditions: insecure,
     }));
     expect(flags(stack, rule, 'Stack/Raw')).toBe(true);
     expect(flags(stack, rule, 'Stack/Other/Resource')).toBe(false);
@@ -68,8 +71,11 @@ describe('S3Encryption-TlsOnly', () => {
     const bucket = new s3.Bucket(stack, 'Bucket');
     const policy = new s3.BucketPolicy(access, 'Policy', { bucket });
     policy.document.addStatements(new iam.PolicyStatement({
-      effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions: ['s3:*'],
-      resources: [bucket.bucketArn, bucket.arnForObjects('*')], conditions: insecure,
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:*'],
+      resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+      conditions: insecure,
     }));
     expect(flags(stack, rule, 'Data/Bucket/Resource')).toBe(false);
   });
