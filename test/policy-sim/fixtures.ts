@@ -1,11 +1,12 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnResource as CfnResourceConstruct, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { IConstruct } from 'constructs';
 import type { BucketConfig, CustomerProvidedKeysChoice, EncryptionChoice, EncryptionHeadersChoice } from './expected-outcomes';
 import { isRejected } from './expected-outcomes';
-import { CfnTemplate, TemplateResolver } from './intrinsics';
+import { CfnResource, CfnTemplate, TemplateResolver } from './intrinsics';
 import type { PolicyDocument } from './policy-check';
 import { OWNER_ACCOUNT, FOREIGN_ROLE_ARN, OWNER_ROLE_ARN, PARTNER_ROLE_ARN, Principals, S3_ACTIONS } from './s3-requests';
 import {
@@ -109,6 +110,16 @@ function resolveFixtures(stack: Stack, built: BuiltBucket[], grantedRole: iam.IR
   return fixtures;
 }
 
+/** Adds the Allow statements for the `granted` and `partner` roles to `bucket`'s policy. */
+function addGrants(bucket: s3.IBucket, grantedRole: iam.IRole) {
+  bucket.addToResourcePolicy(new iam.PolicyStatement({
+    sid: 'AllowGrantedRoles',
+    principals: [new iam.ArnPrincipal(grantedRole.roleArn), new iam.ArnPrincipal(PARTNER_ROLE_ARN)],
+    actions: [...S3_ACTIONS],
+    resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+  }));
+}
+
 let encryptedBuckets: Map<string, BucketFixture> | undefined;
 
 /**
@@ -125,17 +136,114 @@ export function encryptedBucketFixture(config: BucketConfig): BucketFixture {
     const built = VALID_CONFIGS.map((c) => {
       const props: EncryptedBucketProps = optionsFor(c, userKey);
       const bucket = new EncryptedBucket(stack, `Bucket${configId(c)}`, props);
-      bucket.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'AllowGrantedRoles',
-        principals: [new iam.ArnPrincipal(grantedRole.roleArn), new iam.ArnPrincipal(PARTNER_ROLE_ARN)],
-        actions: [...S3_ACTIONS],
-        resources: [bucket.bucketArn, bucket.arnForObjects('*')],
-      }));
+      addGrants(bucket, grantedRole);
       return { config: c, bucket, key: bucket.encryptionKey };
     });
     encryptedBuckets = resolveFixtures(stack, built, grantedRole);
   }
   return lookup(encryptedBuckets, config);
+}
+
+/** Props an `EncryptedBucket` may take besides the matrix's four choices. */
+export interface ExtraProps {
+  readonly bucketName?: string;
+  readonly versioned?: boolean;
+  readonly bucketKeyEnabled?: boolean;
+  readonly verifyEncryption?: boolean;
+}
+
+const singleBuckets = new Map<string, BucketFixture>();
+
+/**
+ * One `EncryptedBucket` (with the same extra grants as the matrix) in its own stack, synthesized.
+ * Memoized per distinct props.
+ */
+export function singleEncryptedBucketFixture(config: BucketConfig, extra: ExtraProps): BucketFixture {
+  const id = JSON.stringify([configId(config), extra]);
+  let fixture = singleBuckets.get(id);
+  if (!fixture) {
+    const stack = newStack();
+    const userKey = new kms.Key(stack, 'UserKey');
+    const grantedRole = new iam.Role(stack, 'GrantedRole', { assumedBy: new iam.AccountRootPrincipal() });
+    const bucket = new EncryptedBucket(stack, 'Bucket', { ...optionsFor(config, userKey), ...extra });
+    addGrants(bucket, grantedRole);
+    fixture = lookup(resolveFixtures(stack, [{ config, bucket, key: bucket.encryptionKey }], grantedRole), config);
+    singleBuckets.set(id, fixture);
+  }
+  return fixture;
+}
+
+let shared: { stack: Stack; userKey: kms.IKey; grantedRole: iam.Role; fixtures: Map<string, BucketFixture> } | undefined;
+
+/**
+ * The same as `singleEncryptedBucketFixture`, but every bucket joins one shared stack and its
+ * policies are resolved with `stack.resolve` instead of a full synthesis: property tests draw
+ * hundreds of props, and a synthesis each (with the deploy-time check's Lambda assets) would
+ * cost seconds. A test checks that both give the same policies.
+ */
+export function fastEncryptedBucketFixture(config: BucketConfig, extra: ExtraProps): BucketFixture {
+  if (!shared) {
+    const stack = newStack();
+    shared = {
+      stack,
+      userKey: new kms.Key(stack, 'UserKey'),
+      grantedRole: new iam.Role(stack, 'GrantedRole', { assumedBy: new iam.AccountRootPrincipal() }),
+      fixtures: new Map(),
+    };
+  }
+  const { stack, userKey, grantedRole, fixtures } = shared;
+  const id = JSON.stringify([configId(config), extra]);
+  let fixture = fixtures.get(id);
+  if (!fixture) {
+    const bucket = new EncryptedBucket(stack, `Bucket${fixtures.size}`, { ...optionsFor(config, userKey), ...extra });
+    addGrants(bucket, grantedRole);
+    const resolver = new TemplateResolver(resourceTypesOf(stack));
+    const cfnKey = bucket.encryptionKey?.node.defaultChild as kms.CfnKey | undefined;
+    fixture = {
+      config,
+      bucketArn: resolver.resolve(stack.resolve(bucket.bucketArn)) as string,
+      keyArn: cfnKey ? resolver.resolve(stack.resolve(bucket.encryptionKey!.keyArn)) as string : undefined,
+      policy: resolver.resolve(stack.resolve((bucket.policy!.node.defaultChild as s3.CfnBucketPolicy).policyDocument)) as PolicyDocument,
+      keyPolicy: cfnKey ? resolver.resolve(stack.resolve(cfnKey.keyPolicy)) as PolicyDocument : undefined,
+      principals: {
+        owner: OWNER_ROLE_ARN,
+        granted: resolver.resolve(stack.resolve(grantedRole.roleArn)) as string,
+        foreign: FOREIGN_ROLE_ARN,
+        partner: PARTNER_ROLE_ARN,
+      },
+      grantsInBucketPolicy: true,
+    };
+    fixtures.set(id, fixture);
+  }
+  return fixture;
+}
+
+const resourceEntries = new WeakMap<IConstruct, [string, CfnResource]>();
+
+/**
+ * Just enough of a template for the resolver: each resource's type and explicit physical name.
+ * Entries are cached per construct: computing a logical id hashes the construct path, and the
+ * shared stack grows to hundreds of buckets.
+ */
+function resourceTypesOf(stack: Stack): CfnTemplate {
+  const resources: Record<string, CfnResource> = {};
+  for (const construct of stack.node.findAll()) {
+    if (!CfnResourceConstruct.isCfnResource(construct)) continue;
+    let entry = resourceEntries.get(construct);
+    if (!entry) {
+      const properties: Record<string, unknown> = {};
+      if (construct instanceof s3.CfnBucket && construct.bucketName !== undefined) {
+        properties.BucketName = stack.resolve(construct.bucketName);
+      }
+      if (construct instanceof iam.CfnRole && construct.roleName !== undefined) {
+        properties.RoleName = stack.resolve(construct.roleName);
+      }
+      entry = [stack.getLogicalId(construct), { Type: construct.cfnResourceType, Properties: properties }];
+      resourceEntries.set(construct, entry);
+    }
+    resources[entry[0]] = entry[1];
+  }
+  return { Resources: resources };
 }
 
 let statementsOnly: Map<string, BucketFixture> | undefined;

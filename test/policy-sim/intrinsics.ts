@@ -62,7 +62,7 @@ const RESOURCE_TYPES: Record<string, {
       KeyId: (keyId) => keyId,
     },
     // A key id is a UUID; a stable one per logical id keeps results deterministic.
-    physicalId: (logicalId) => `0000${hex8(logicalId)}-0000-4000-8000-${hex8(logicalId + '#').padEnd(12, '0')}`,
+    physicalId: (logicalId) => `${hex8(logicalId)}-0000-4000-8000-${hex8(logicalId + '#')}0000`,
   },
   'AWS::IAM::Role': {
     ref: (name) => name,

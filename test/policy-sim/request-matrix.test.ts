@@ -31,7 +31,12 @@ describe('EncryptedBucket policy, request matrix', () => {
 
 describe('BucketEncryptionPolicy.statements alone, request matrix', () => {
   test.each(byName)('%s', async (_name, config) => {
-    const rows = [...transportRows(config), ...uploadRows(config), ...principalRows(config)];
+    // Every upload row; Get over each transport; principals that only a grant could let in.
+    const rows = [
+      ...uploadRows(config),
+      ...transportRows(config).filter((r) => r.action === 's3:GetObject'),
+      ...principalRows(config).filter((r) => r.principal !== 'partner' && r.action !== 's3:DeleteObject'),
+    ];
     expect(await mismatches(statementsOnlyFixture(config), rows)).toEqual([]);
   });
 });
@@ -98,7 +103,9 @@ describe('the matrix itself', () => {
   });
 
   test('the full templates also carry the extra grants the matrix relies on', () => {
-    const fixture = encryptedBucketFixture(VALID_CONFIGS[0]);
-    expect(fixture.policy.Statement.filter((s) => s.Effect === 'Allow').map((s) => s.Sid)).toEqual(['AllowGrantedRoles']);
+    for (const config of VALID_CONFIGS) {
+      const fixture = encryptedBucketFixture(config);
+      expect(fixture.policy.Statement.filter((s) => s.Effect === 'Allow').map((s) => s.Sid)).toContain('AllowGrantedRoles');
+    }
   });
 });

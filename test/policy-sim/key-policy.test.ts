@@ -1,0 +1,122 @@
+import type { SimulationIdentityPolicy } from '@cloud-copilot/iam-simulate';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { encryptedBucketFixture, newStack, VALID_CONFIGS } from './fixtures';
+import { CfnTemplate, TemplateResolver } from './intrinsics';
+import type { PolicyDocument } from './policy-check';
+import { FOREIGN_ACCOUNT, OWNER_ACCOUNT } from './s3-requests';
+import { simulate } from './simulator';
+import { S3EncryptionKey } from '../../src';
+
+/**
+ * The S3EncryptionKey key policy, evaluated by the simulator: cryptographic use through S3 in
+ * this account and region is allowed to principals whose IAM policies allow it; direct use, use
+ * through another service or region, and use from another account are not; administration stays
+ * with the account (through IAM policies), without the cryptographic actions.
+ */
+
+const S3_HERE = 's3.eu-west-1.amazonaws.com';
+
+type Caller = 'crypto user' | 'key admin' | 'no IAM policy' | 'other account';
+
+const CALLERS: Record<Caller, { arn: string; account: string; identity: SimulationIdentityPolicy[] }> = {
+  // An application role: its IAM policy allows the cryptographic actions an S3 client needs.
+  'crypto user': {
+    arn: `arn:aws:iam::${OWNER_ACCOUNT}:role/App`,
+    account: OWNER_ACCOUNT,
+    identity: [{ name: 'Crypto', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'], Resource: '*' }] } }],
+  },
+  // An administrator: its IAM policy allows every KMS action.
+  'key admin': {
+    arn: `arn:aws:iam::${OWNER_ACCOUNT}:role/KeyAdmin`,
+    account: OWNER_ACCOUNT,
+    identity: [{ name: 'KmsAll', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } }],
+  },
+  'no IAM policy': { arn: `arn:aws:iam::${OWNER_ACCOUNT}:role/Nobody`, account: OWNER_ACCOUNT, identity: [] },
+  'other account': {
+    arn: `arn:aws:iam::${FOREIGN_ACCOUNT}:role/Intruder`,
+    account: FOREIGN_ACCOUNT,
+    identity: [{ name: 'KmsAll', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] } }],
+  },
+};
+
+type Via = 'through S3 here' | 'directly' | 'through S3 in another region' | 'through another service';
+const VIA: Record<Via, string | undefined> = {
+  'through S3 here': S3_HERE,
+  'directly': undefined,
+  'through S3 in another region': 's3.us-east-1.amazonaws.com',
+  'through another service': 'ec2.eu-west-1.amazonaws.com',
+};
+
+const CRYPTO = ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:Encrypt', 'kms:ReEncryptFrom', 'kms:GenerateDataKeyWithoutPlaintext'];
+const ADMIN = ['kms:ScheduleKeyDeletion', 'kms:PutKeyPolicy', 'kms:DisableKey', 'kms:EnableKeyRotation', 'kms:CancelKeyDeletion'];
+
+/** The spec, row by row: who may do what, how. */
+const SPEC: [Caller, string[], Via, 'Allowed' | 'ImplicitlyDenied'][] = [
+  ['crypto user', CRYPTO, 'through S3 here', 'Allowed'],
+  ['crypto user', CRYPTO, 'directly', 'ImplicitlyDenied'],
+  ['crypto user', CRYPTO, 'through S3 in another region', 'ImplicitlyDenied'],
+  ['crypto user', CRYPTO, 'through another service', 'ImplicitlyDenied'],
+  ['crypto user', ADMIN, 'directly', 'ImplicitlyDenied'],
+  ['key admin', CRYPTO, 'through S3 here', 'Allowed'],
+  ['key admin', CRYPTO, 'directly', 'ImplicitlyDenied'],
+  ['key admin', CRYPTO, 'through another service', 'ImplicitlyDenied'],
+  ['key admin', ADMIN, 'directly', 'Allowed'],
+  ['no IAM policy', CRYPTO, 'through S3 here', 'ImplicitlyDenied'],
+  ['no IAM policy', ADMIN, 'directly', 'ImplicitlyDenied'],
+  ['other account', CRYPTO, 'through S3 here', 'ImplicitlyDenied'],
+  ['other account', CRYPTO, 'directly', 'ImplicitlyDenied'],
+  ['other account', ADMIN, 'directly', 'ImplicitlyDenied'],
+];
+
+interface KeyUnderTest {
+  readonly keyArn: string;
+  readonly policy: PolicyDocument;
+}
+
+function standaloneKey(): KeyUnderTest {
+  const stack = newStack();
+  const key = new S3EncryptionKey(stack, 'Key', { alias: 'data' });
+  const resolver = new TemplateResolver(Template.fromStack(stack).toJSON() as CfnTemplate);
+  const id = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
+  return { keyArn: resolver.getAtt(id, 'Arn'), policy: resolver.resolve(resolver.resource(id).Properties!.KeyPolicy) as PolicyDocument };
+}
+
+function bucketKey(encryption: 'KMS (library key)' | 'DSSE (library key)'): KeyUnderTest {
+  const fixture = encryptedBucketFixture(VALID_CONFIGS.find((c) => c.encryption === encryption)!);
+  return { keyArn: fixture.keyArn!, policy: fixture.keyPolicy! };
+}
+
+const KEYS: [string, () => KeyUnderTest][] = [
+  ['a standalone S3EncryptionKey', standaloneKey],
+  ['the key an EncryptedBucket creates for KMS', () => bucketKey('KMS (library key)')],
+  ['the key an EncryptedBucket creates for DSSE', () => bucketKey('DSSE (library key)')],
+];
+
+describe.each(KEYS)('key policy of %s', (_name, keyUnderTest) => {
+  test.each(SPEC.map(([caller, actions, via, outcome]) => [`${caller}: ${actions.join(', ')} ${via} -> ${outcome}`, caller, actions, via, outcome] as const))(
+    '%s', async (_title, caller, actions, via, outcome) => {
+      const key = keyUnderTest();
+      const who = CALLERS[caller];
+      const viaService = VIA[via];
+      const results: Record<string, string> = {};
+      for (const action of actions) {
+        const context: Record<string, string> = { 'kms:CallerAccount': who.account };
+        if (viaService) {
+          context['kms:ViaService'] = viaService;
+        }
+        const result = await simulate(
+          { principal: who.arn, action, resource: key.keyArn, resourceAccount: OWNER_ACCOUNT, context },
+          { resourcePolicy: key.policy, identityPolicies: who.identity },
+        );
+        results[action] = result.result;
+      }
+      expect(results).toEqual(Object.fromEntries(actions.map((a) => [a, outcome])));
+    });
+
+  test('names the account root, never "*", and no other account', () => {
+    const principals = JSON.stringify(keyUnderTest().policy.Statement.map((s) => s.Principal));
+    expect(principals).not.toMatch(/"\*"/);
+    expect(principals.match(/arn:aws:iam::\d{12}:root/g)!.every((arn) => arn === `arn:aws:iam::${OWNER_ACCOUNT}:root`)).toBe(true);
+  });
+});
