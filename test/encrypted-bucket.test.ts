@@ -97,11 +97,31 @@ describe('EncryptedBucket defaults', () => {
     });
   });
 
-  test('only the library statements are written, and nothing is allowed', () => {
-    const sids = Object.keys(statementsBySid(template));
-    expect(sids).toEqual(['DenyInsecureTransport', 'DenyOutdatedTls', 'DenySseCUploads', 'DenyMismatchedEncryptionHeader']);
-    const statements = Object.values(statementsBySid(template));
+  test('the library writes exactly these Deny statements; the only Allows are the check\'s probe grants', () => {
+    const statements = statementsBySid(template);
+    const denies = Object.values(statements).filter((s) => s.Effect === 'Deny').map((s) => s.Sid);
+    expect(denies).toEqual(['DenyInsecureTransport', 'DenyOutdatedTls', 'DenySseCUploads', 'DenyMismatchedEncryptionHeader']);
+    const allows = Object.values(statements).filter((s) => s.Effect === 'Allow');
+    expect(allows.map((s) => s.Sid).sort()).toEqual(['AllowEncryptionCheckConfigurationReads', 'AllowEncryptionCheckProbeListing', 'AllowEncryptionCheckProbes']);
+    for (const allow of allows) {
+      // Granted to the check handler's role only, never to a wildcard principal.
+      expect(allow.Principal).toEqual({ AWS: { 'Fn::GetAtt': [expect.stringMatching(/^CdkS3EncryptionCheckProviderHandlerRole/), 'Arn'] } });
+    }
+    expect(statements.AllowEncryptionCheckProbes.Resource).toEqual({ 'Fn::Join': ['', [expect.anything(), '/.cdk-s3-encryption-check/*']] });
+  });
+
+  test('without the deploy-time check, the policy holds the library\'s Deny statements only', () => {
+    const { template: unchecked } = synth({ verifyEncryption: false });
+    const statements = Object.values(statementsBySid(unchecked));
+    expect(statements.map((s) => s.Sid)).toEqual(['DenyInsecureTransport', 'DenyOutdatedTls', 'DenySseCUploads', 'DenyMismatchedEncryptionHeader']);
     expect(statements.every((s) => s.Effect === 'Deny')).toBe(true);
+    unchecked.resourceCountIs('Custom::S3EncryptionCheck', 0);
+    unchecked.resourceCountIs('AWS::Lambda::Function', 0);
+  });
+
+  test('a deploy-time check is created with the bucket\'s own expectations', () => {
+    template.resourceCountIs('Custom::S3EncryptionCheck', 1);
+    template.hasResourceProperties('Custom::S3EncryptionCheck', Match.objectLike({ ExpectSseC: 'BLOCKED', ExpectAlgorithm: 'AES256' }));
   });
 
   test('no KMS key is created for SSE-S3', () => {
@@ -287,7 +307,8 @@ describe('encryption header options', () => {
 
   test('NOT_ENFORCED writes no header statement', () => {
     const { template } = synth({ encryption: s3.BucketEncryption.KMS, encryptionHeaders: EncryptionHeaders.NOT_ENFORCED });
-    expect(Object.keys(statementsBySid(template))).toEqual(['DenyInsecureTransport', 'DenyOutdatedTls', 'DenySseCUploads']);
+    const librarySids = Object.keys(statementsBySid(template)).filter((sid) => BucketEncryptionPolicy.ALL_SIDS.includes(sid));
+    expect(librarySids).toEqual(['DenyInsecureTransport', 'DenyOutdatedTls', 'DenySseCUploads']);
   });
 });
 
@@ -331,7 +352,7 @@ describe('overridable defaults', () => {
     const { template } = synth({ bucketName: 'my-encrypted-bucket', lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(90) }] });
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: 'my-encrypted-bucket',
-      LifecycleConfiguration: { Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } })] },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } })]) },
     });
   });
 
