@@ -1,15 +1,17 @@
 /**
  * The example app that `npx cdk synth` runs: one stack that composes EncryptedBuckets in every
- * encryption mode the way an application stack would, checked by cdk-nag's AwsSolutions pack.
+ * encryption mode the way an application stack would, checked by cdk-nag's AwsSolutions pack and
+ * this library's S3EncryptionChecks pack.
  * It needs no AWS credentials: the environment is given explicitly.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { S3EncryptionChecks } from '../src';
 import { SecureStorageStack } from './secure-storage-stack';
 
 const app = new App();
 new SecureStorageStack(app, 'SecureStorage', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT ?? '111111111111', region: process.env.CDK_DEFAULT_REGION ?? 'eu-west-1' },
 });
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new S3EncryptionChecks(app));
 app.synth();

@@ -2,7 +2,7 @@ import { Annotations, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { CustomerProvidedKeys, EncryptedBucket, EncryptionHeaders, S3EncryptionKey } from '../src';
+import { CustomerProvidedKeys, EncryptedBucket, EncryptionHeaders, EnforceEncryption, S3EncryptionChecks, S3EncryptionKey } from '../src';
 
 /**
  * An application stack with one EncryptedBucket per encryption mode, and a role that reads and
@@ -62,9 +62,23 @@ export class SecureStorageStack extends Stack {
     });
     Annotations.of(partnerExchange).acknowledgeWarning('cdk-s3-encryption:sseCAllowed',
       'The partner encrypts files with its own keys by contract; the bucket is versioned and CloudTrail data events are monitored.');
+    Validations.of(partnerExchange).acknowledge({
+      id: S3EncryptionChecks.SSE_C_BLOCKED,
+      reason: 'Partners upload objects encrypted with keys they hold (SSE-C) by contract; versioning stays on and CloudTrail data events are monitored for SSE-C requests.',
+    });
+
+    // A plain s3.Bucket, as an older stack or a third-party construct makes it, retrofitted with
+    // the same encryption and bucket policy as an EncryptedBucket (SSE-KMS with an S3EncryptionKey).
+    const legacyExports = new s3.Bucket(this, 'LegacyExports', {
+      ...logTo,
+      serverAccessLogsPrefix: 'legacy-exports/',
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      versioned: true,
+    });
+    legacyExports.with(new EnforceEncryption({ encryption: s3.BucketEncryption.KMS }));
 
     const worker = new iam.Role(this, 'Worker', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-    const buckets = [reports, documents, invoices, contracts, archive, partnerExchange];
+    const buckets = [reports, documents, invoices, contracts, archive, partnerExchange, legacyExports];
     for (const bucket of buckets) {
       bucket.grantReadWrite(worker);
     }
@@ -77,7 +91,7 @@ export class SecureStorageStack extends Stack {
  * and must name every object of the bucket (`<bucket>/*`). Each finding is acknowledged one by
  * one, on the worker role only, so a new wildcard (say `s3:*`) would still fail the synth.
  */
-function acknowledgeObjectGrants(role: iam.Role, buckets: EncryptedBucket[]): void {
+function acknowledgeObjectGrants(role: iam.Role, buckets: s3.Bucket[]): void {
   const actionGroups: Record<string, string> = {
     's3:GetObject*': 'aws-cdk-lib grantRead: GetObject and its version/ACL/tagging variants on this bucket only.',
     's3:GetBucket*': 'aws-cdk-lib grantRead: bucket metadata reads on the granted buckets only.',

@@ -28,7 +28,7 @@ function deniesSseCHeader(statement: NormalizedStatement): boolean | undefined {
 export const SseCBlocked: S3EncryptionRule = {
   id: 'SseCBlocked',
   level: NagMessageLevel.ERROR,
-  info: 'The S3 bucket does not block SSE-C uploads: BlockedEncryptionTypes does not contain SSE-C (or is NONE) and no bucket policy statement denies s3:PutObject with the SSE-C algorithm header.',
+  info: 'The S3 bucket accepts SSE-C uploads: its BlockedEncryptionTypes is NONE or does not list SSE-C, and no bucket policy statement denies s3:PutObject requests that carry the SSE-C algorithm header.',
   explanation: 'SSE-C (customer-provided keys) has been used in ransomware attacks: leaked credentials re-encrypted objects with keys S3 never stores, then deleted the originals. ' +
     'New buckets block SSE-C by default only since April 2026 and only if the template leaves it unset; an explicit NONE re-allows it. ' +
     'Fix: use EncryptedBucket (customerProvidedKeys BLOCK, the default), set `blockedEncryptionTypes: [s3.BlockedEncryptionType.SSE_C]`, or apply `EnforceEncryption`. ' +
