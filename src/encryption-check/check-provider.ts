@@ -57,16 +57,23 @@ export class EncryptionCheckProvider extends Construct {
   public readonly handler: lambda.Function;
   public readonly serviceToken: string;
   private readonly granted = new Set<string>();
+  private importedGrants?: ImportedGrants;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
 
+    // Customer managed policies rather than the roles' inline default policies (HIPAA, NIST and
+    // PCI IAMNoInlinePolicy); their statements are written here, not by grant helpers.
     this.role = new iam.Role(this, 'HandlerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Probes S3 buckets under their .cdk-s3-encryption-check/ prefix at deploy time (cdk-s3-encryption EncryptionCheck)',
     });
     const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_YEAR });
-    handlerLogs.grantWrite(this.role);
+    const handlerPolicy = new iam.ManagedPolicy(this, 'HandlerPolicy', {
+      description: 'Lets the cdk-s3-encryption EncryptionCheck handler write its logs; bucket access is granted by each bucket\'s own policy',
+      roles: [this.role],
+      statements: [logWrite(handlerLogs)],
+    });
 
     this.handler = new CheckFunction(this, 'Handler', {
       description: 'cdk-s3-encryption: proves a bucket\'s encryption posture against S3 at deploy time',
@@ -79,24 +86,36 @@ export class EncryptionCheckProvider extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
     });
-    // Grants on the log group are not visible to Lambda's creation order: without this the first
-    // invocation can race the role's policy.
-    this.handler.node.addDependency(this.role);
+    this.handler.node.addDependency(handlerPolicy);
 
     const frameworkRole = new iam.Role(this, 'FrameworkRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Runs the custom resource Provider framework of cdk-s3-encryption EncryptionCheck',
     });
     const frameworkLogs = new logs.LogGroup(this, 'FrameworkLogs', { retention: logs.RetentionDays.ONE_YEAR });
-    frameworkLogs.grantWrite(frameworkRole);
+    const frameworkPolicy = new iam.ManagedPolicy(this, 'FrameworkPolicy', {
+      description: 'Lets the cdk-s3-encryption EncryptionCheck provider framework write its logs and invoke the handler',
+      roles: [frameworkRole],
+      statements: [
+        logWrite(frameworkLogs),
+        // The framework invokes the unqualified function ARN: no `:*` version wildcard needed.
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction', 'lambda:GetFunction'], resources: [this.handler.functionArn] }),
+      ],
+    });
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.handler,
-      frameworkOnEventRole: frameworkRole,
+      // Immutable for the framework's own grant helpers, which would write an inline policy with
+      // a `<function>:*` wildcard; the managed policy above holds what it needs.
+      frameworkOnEventRole: frameworkRole.withoutPolicyUpdates(),
       logGroup: frameworkLogs,
     });
+    provider.node.addDependency(frameworkPolicy);
     this.serviceToken = provider.serviceToken;
 
-    acknowledgeFindings(this, { handler: this.handler, frameworkRole, provider });
+    acknowledgeFindings({
+      logGroups: [handlerLogs, frameworkLogs],
+      functions: [this.handler, provider.node.findChild('framework-onEvent') as lambda.Function],
+    });
   }
 
   /**
@@ -106,42 +125,27 @@ export class EncryptionCheckProvider extends Construct {
    */
   public grantProbes(bucket: s3.IBucket, key: kms.IKey | undefined): IDependable[] {
     const dependables: IDependable[] = [this.role];
-    const probeObjects = bucket.arnForObjects(`${PROBE_PREFIX}*`);
+    const stack = Stack.of(this);
 
-    const bucketOwned = this.belongsHere(bucket);
     const bucketId = `bucket:${bucket.node.path}`;
+    const bucketOwned = this.belongsHere(bucket);
+    let inBucketPolicy = bucketOwned;
     if (!this.granted.has(bucketId)) {
       this.granted.add(bucketId);
-      const statements = [
-        new iam.PolicyStatement({ sid: GRANT_SIDS.objects, actions: OBJECT_ACTIONS, resources: [probeObjects] }),
-        new iam.PolicyStatement({ sid: GRANT_SIDS.bucket, actions: BUCKET_READS, resources: [bucket.bucketArn] }),
-        new iam.PolicyStatement({
-          sid: GRANT_SIDS.list,
-          actions: ['s3:ListBucketVersions'],
-          resources: [bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': `${PROBE_PREFIX}*` } },
-        }),
-      ];
-      let inBucketPolicy = false;
       if (bucketOwned) {
-        inBucketPolicy = statements.every((statement) => {
+        inBucketPolicy = probeStatements(bucket).every((statement) => {
           statement.addPrincipals(this.role);
           return bucket.addToResourcePolicy(statement).statementAdded;
         });
       }
       if (!inBucketPolicy) {
-        // Imported (or another stack's) bucket: its policy is not ours to change, so the grant goes
-        // on the role. Sids are dropped: one role policy holds one such statement per bucket.
-        for (const statement of statements) {
-          this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-            actions: statement.actions, resources: statement.resources, conditions: statement.conditions,
-          }));
-        }
-        acknowledgeFindings(this, { importedObjects: probeObjects });
+        this.imported().addBucket(bucket);
       }
     }
-    if (bucketOwned && bucket.policy) {
+    if (inBucketPolicy && bucket.policy) {
       dependables.push(bucket.policy);
+    } else if (this.importedGrants) {
+      dependables.push(this.importedGrants.policy);
     }
 
     if (key) {
@@ -149,31 +153,26 @@ export class EncryptionCheckProvider extends Construct {
       const keyOwned = this.belongsHere(key) && key instanceof kms.Key;
       if (!this.granted.has(keyId)) {
         this.granted.add(keyId);
-        const stack = Stack.of(this);
-        // Only through S3, from this account: the key is used for probe uploads and nothing else.
-        const conditions = {
-          StringEquals: {
-            'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}`,
-            'kms:CallerAccount': stack.account,
-          },
-        };
         const added = keyOwned && key.addToResourcePolicy(new iam.PolicyStatement({
           sid: GRANT_SIDS.key,
           principals: [this.role],
           actions: KMS_ACTIONS,
           // In a key policy "*" means this key.
           resources: ['*'],
-          conditions,
+          conditions: viaS3(stack),
         })).statementAdded;
         if (!added) {
-          this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: KMS_ACTIONS, resources: [key.keyArn], conditions }));
+          this.imported().addKey(key);
         }
       }
-      if (keyOwned) {
-        dependables.push(key);
-      }
+      dependables.push(keyOwned ? key : this.imported().policy);
     }
     return dependables;
+  }
+
+  private imported(): ImportedGrants {
+    this.importedGrants ??= new ImportedGrants(this, 'ImportedResourcesPolicy', this.role);
+    return this.importedGrants;
   }
 
   /** Whether `construct` is a resource of this stack (not imported, not another stack's). */
@@ -185,4 +184,68 @@ export class EncryptionCheckProvider extends Construct {
 /** Imported resources (`fromBucketName`, `fromKeyArn`) have no CloudFormation resource of their own. */
 function isImported(construct: Construct): boolean {
   return construct.node.defaultChild === undefined;
+}
+
+/** The three statements that let the handler probe `bucket`, without a principal. */
+function probeStatements(bucket: s3.IBucket): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({ sid: GRANT_SIDS.objects, actions: OBJECT_ACTIONS, resources: [bucket.arnForObjects(`${PROBE_PREFIX}*`)] }),
+    new iam.PolicyStatement({ sid: GRANT_SIDS.bucket, actions: BUCKET_READS, resources: [bucket.bucketArn] }),
+    new iam.PolicyStatement({
+      sid: GRANT_SIDS.list,
+      actions: ['s3:ListBucketVersions'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': `${PROBE_PREFIX}*` } },
+    }),
+  ];
+}
+
+function logWrite(logGroup: logs.LogGroup): iam.PolicyStatement {
+  return new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] });
+}
+
+/** Only through S3 in this region, from this account: the key serves probe uploads and nothing else. */
+function viaS3(stack: Stack): Record<string, Record<string, string>> {
+  return { StringEquals: { 'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}`, 'kms:CallerAccount': stack.account } };
+}
+
+/**
+ * The handler's identity grants for buckets and keys whose own policies are not this stack's to
+ * change (imported, or another stack's). One customer managed policy with one statement per
+ * action group whose resource lists grow by one ARN per bucket or key: about 180 characters per
+ * imported bucket against the 6,144-character managed policy limit, so some 30 imported buckets
+ * per stack. EncryptedBuckets add nothing here.
+ */
+class ImportedGrants {
+  public readonly policy: iam.ManagedPolicy;
+  private readonly objects = new iam.PolicyStatement({ actions: OBJECT_ACTIONS });
+  private readonly reads = new iam.PolicyStatement({ actions: BUCKET_READS });
+  private readonly list = new iam.PolicyStatement({ actions: ['s3:ListBucketVersions'], conditions: { StringLike: { 's3:prefix': `${PROBE_PREFIX}*` } } });
+  private readonly keys: iam.PolicyStatement;
+
+  constructor(scope: Construct, id: string, role: iam.IRole) {
+    this.keys = new iam.PolicyStatement({ actions: KMS_ACTIONS, conditions: viaS3(Stack.of(scope)) });
+    this.policy = new iam.ManagedPolicy(scope, id, {
+      description: 'Lets the cdk-s3-encryption EncryptionCheck handler probe imported buckets under .cdk-s3-encryption-check/',
+      roles: [role],
+    });
+    acknowledgeFindings({ importedGrants: this.policy });
+  }
+
+  public addBucket(bucket: s3.IBucket): void {
+    this.add(this.objects, bucket.arnForObjects(`${PROBE_PREFIX}*`));
+    this.add(this.reads, bucket.bucketArn);
+    this.add(this.list, bucket.bucketArn);
+  }
+
+  public addKey(key: kms.IKey): void {
+    this.add(this.keys, key.keyArn);
+  }
+
+  private add(statement: iam.PolicyStatement, resource: string): void {
+    if (!statement.hasResource) {
+      this.policy.addStatements(statement);
+    }
+    statement.addResources(resource);
+  }
 }

@@ -1,12 +1,103 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { IConstruct } from 'constructs';
+import { PROBE_PREFIX } from './types';
 
-/** Placeholder: filled in from what the packs report. */
-export function acknowledgeFindings(_scope: Construct, _what: {
-  handler?: lambda.Function; frameworkRole?: iam.Role; provider?: cr.Provider; importedObjects?: string;
+/**
+ * The cdk-nag findings this library acknowledges on the resources it creates for
+ * `EncryptionCheck`, each with the reason, one rule id per call (cdk-nag 3). Nothing here
+ * applies to a user's bucket or to any resource the library does not create.
+ */
+const FUNCTION_FINDINGS: Record<string, string> = {
+  'HIPAA.Security-LambdaConcurrency': 'Invoked only by CloudFormation during deployments. Reserved concurrency would take capacity from every other function in the account and throttle stacks with many checks.',
+  'NIST.800.53.R5-LambdaConcurrency': 'Invoked only by CloudFormation during deployments. Reserved concurrency would take capacity from every other function in the account and throttle stacks with many checks.',
+  'HIPAA.Security-LambdaDLQ': 'Invoked synchronously (CloudFormation custom resource provider); a dead-letter queue applies only to asynchronous invocations. Failures reach CloudFormation as FAILED.',
+  'NIST.800.53.R5-LambdaDLQ': 'Invoked synchronously (CloudFormation custom resource provider); a dead-letter queue applies only to asynchronous invocations. Failures reach CloudFormation as FAILED.',
+  'HIPAA.Security-LambdaInsideVPC': 'Talks only to the S3 and Lambda APIs over TLS; a VPC would need NAT or endpoints the library cannot choose for the user, and adds nothing for a function that reads no data.',
+  'NIST.800.53.R5-LambdaInsideVPC': 'Talks only to the S3 and Lambda APIs over TLS; a VPC would need NAT or endpoints the library cannot choose for the user, and adds nothing for a function that reads no data.',
+  'PCI.DSS.321-LambdaInsideVPC': 'Talks only to the S3 and Lambda APIs over TLS; a VPC would need NAT or endpoints the library cannot choose for the user, and adds nothing for a function that reads no data.',
+};
+
+const LOG_GROUP_FINDINGS: Record<string, string> = {
+  'HIPAA.Security-CloudWatchLogGroupEncrypted': 'Holds only check reports (bucket names, S3 status codes); the SSE-C probe key is never logged. CloudWatch Logs encrypts it at rest; a KMS key per stack would add cost for no protected data.',
+  'NIST.800.53.R5-CloudWatchLogGroupEncrypted': 'Holds only check reports (bucket names, S3 status codes); the SSE-C probe key is never logged. CloudWatch Logs encrypts it at rest; a KMS key per stack would add cost for no protected data.',
+  'PCI.DSS.321-CloudWatchLogGroupEncrypted': 'Holds only check reports (bucket names, S3 status codes); the SSE-C probe key is never logged. CloudWatch Logs encrypts it at rest; a KMS key per stack would add cost for no protected data.',
+};
+
+const IMPORTED_GRANTS_REASON = 'The wildcard is the random probe object name under the reserved prefix: `<imported bucket ARN>/.cdk-s3-encryption-check/*`. Nothing else in the bucket is granted.';
+
+/**
+ * Acknowledges AwsSolutions-IAM5 for exactly the probe-prefix resources of `policy`, one finding
+ * id per resource, as cdk-nag names them (`Resource::<flattened ARN>`). Computed in a validation
+ * hook, i.e. after cross-stack references have been resolved, so the names match what cdk-nag sees.
+ */
+function acknowledgeProbePrefixWildcards(policy: iam.ManagedPolicy): void {
+  policy.node.addValidation({
+    validate: () => {
+      const document = Stack.of(policy).resolve(policy.document) as { Statement?: { Effect: string; Resource?: unknown }[] };
+      for (const statement of document.Statement ?? []) {
+        const resources = ([] as unknown[]).concat(statement.Resource ?? []).map(flatten);
+        for (const resource of resources.filter((r) => r.includes('*'))) {
+          if (!resource.endsWith(`/${PROBE_PREFIX}*`)) {
+            return [`unexpected wildcard resource ${resource} in ${policy.node.path}`];
+          }
+          Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason: IMPORTED_GRANTS_REASON });
+        }
+      }
+      return [];
+    },
+  });
+}
+
+/** A CloudFormation value as one string, the way cdk-nag names findings (`<Logical.Attr>`, `<Ref>`). */
+function flatten(node: unknown): string {
+  if (node === undefined) {
+    return '';
+  }
+  if (typeof node === 'string') {
+    return node.replace(/\$\{/g, '<').replace(/}/g, '>');
+  }
+  const value = node as Record<string, unknown>;
+  if (value['Fn::Join']) {
+    const [delimiter, items] = value['Fn::Join'] as [string, unknown[]];
+    return items.map(flatten).join(delimiter);
+  }
+  if (value['Fn::Sub']) {
+    return flatten(value['Fn::Sub']);
+  }
+  if (value['Fn::GetAtt']) {
+    const [resource, attribute] = value['Fn::GetAtt'] as [unknown, unknown];
+    return `<${flatten(resource)}.${flatten(attribute)}>`;
+  }
+  if (value['Fn::ImportValue']) {
+    return flatten(value['Fn::ImportValue']);
+  }
+  if (value.Ref) {
+    return `<${flatten(value.Ref)}>`;
+  }
+  return JSON.stringify(node);
+}
+
+function acknowledge(construct: IConstruct, findings: Record<string, string>): void {
+  for (const [id, reason] of Object.entries(findings)) {
+    Validations.of(construct).acknowledge({ id, reason });
+  }
+}
+
+export function acknowledgeFindings(what: {
+  readonly logGroups?: logs.LogGroup[];
+  readonly functions?: lambda.Function[];
+  readonly importedGrants?: iam.ManagedPolicy;
 }): void {
-  void Validations;
+  for (const logGroup of what.logGroups ?? []) {
+    acknowledge(logGroup, LOG_GROUP_FINDINGS);
+  }
+  for (const fn of what.functions ?? []) {
+    acknowledge(fn, FUNCTION_FINDINGS);
+  }
+  if (what.importedGrants) {
+    acknowledgeProbePrefixWildcards(what.importedGrants);
+  }
 }

@@ -113,8 +113,13 @@ describe('Create: an SSE-S3 bucket with SSE-C blocked', () => {
 
     expect(response.PhysicalResourceId).toBe(`s3-encryption-check:${BUCKET}`);
     expect(response.Data).toMatchObject({
-      SseC: 'BLOCKED', DefaultAlgorithm: 'AES256', KmsKeyArn: '', BucketKeyEnabled: 'false',
-      MismatchedHeaderRefused: 'true', AbsentHeaderRefused: 'false', Violations: '0',
+      SseC: 'BLOCKED',
+      DefaultAlgorithm: 'AES256',
+      KmsKeyArn: '',
+      BucketKeyEnabled: 'false',
+      MismatchedHeaderRefused: 'true',
+      AbsentHeaderRefused: 'false',
+      Violations: '0',
     });
     const report = JSON.parse(response.Data!.Report);
     expect(report.violations).toEqual([]);
@@ -153,7 +158,9 @@ describe('Create: an SSE-S3 bucket with SSE-C blocked', () => {
     s3Mock.on(HeadObjectCommand, { Bucket: BUCKET, Key: probeKey(event, 'sse-c-upload') }, true).rejects(awsError(400, 'BadRequest', 'UnknownError'));
     s3Mock.on(GetObjectCommand, { Bucket: BUCKET, Key: probeKey(event, 'sse-c-upload'), ...SSE_C }, true).resolves({
       Body: { transformToByteArray: async () => new Uint8Array(BODY) } as never,
-      SSECustomerAlgorithm: 'AES256', SSECustomerKeyMD5: CUSTOMER_KEY_MD5, $metadata: { httpStatusCode: 200 },
+      SSECustomerAlgorithm: 'AES256',
+      SSECustomerKeyMD5: CUSTOMER_KEY_MD5,
+      $metadata: { httpStatusCode: 200 },
     });
     s3Mock.on(DeleteObjectsCommand, {
       Bucket: BUCKET,
@@ -233,7 +240,9 @@ describe('SSE-C allowed', () => {
     }
     s3Mock.on(GetObjectCommand, { Bucket: BUCKET, Key: probeKey(event, 'sse-c-upload'), ...SSE_C }, true).resolves({
       Body: { transformToByteArray: async () => new Uint8Array(readBack.bytes ?? BODY) } as never,
-      SSECustomerAlgorithm: 'AES256', SSECustomerKeyMD5: readBack.md5 ?? CUSTOMER_KEY_MD5, $metadata: { httpStatusCode: 200 },
+      SSECustomerAlgorithm: 'AES256',
+      SSECustomerKeyMD5: readBack.md5 ?? CUSTOMER_KEY_MD5,
+      $metadata: { httpStatusCode: 200 },
     });
     cleanup(event, [{ Key: probeKey(event, 'sse-c-upload'), VersionId: 'v-ssec' }, { Key: probeKey(event, 'upload-without-headers'), VersionId: 'v-plain' }]);
   }
@@ -284,8 +293,13 @@ describe('SSE-C allowed', () => {
 
 describe('SSE-KMS bucket', () => {
   const kmsEvent = (overrides: Partial<CheckProperties> = {}) => createEvent({
-    BucketName: BUCKET, ExpectSseC: 'BLOCKED', ExpectAlgorithm: 'aws:kms', ExpectKmsKeyArn: KEY_ARN, ExpectBucketKey: 'true',
-    ExpectHeaders: 'DENY_MISMATCH', ...overrides,
+    BucketName: BUCKET,
+    ExpectSseC: 'BLOCKED',
+    ExpectAlgorithm: 'aws:kms',
+    ExpectKmsKeyArn: KEY_ARN,
+    ExpectBucketKey: 'true',
+    ExpectHeaders: 'DENY_MISMATCH',
+    ...overrides,
   });
   function kmsBucket(event: AnyEvent, applied: { key?: string; bucketKey?: boolean } = {}) {
     configuration({ algorithm: 'aws:kms', kmsKeyArn: KEY_ARN, bucketKey: true });

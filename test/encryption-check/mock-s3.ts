@@ -6,8 +6,8 @@
 import { createHash } from 'crypto';
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { checkPrefix, HandlerEnvironment } from '../../src/encryption-check/handler/on-event';
 import { AnyEvent } from './events';
+import { checkPrefix, HandlerEnvironment } from '../../src/encryption-check/handler/on-event';
 
 export const s3Mock = mockClient(S3Client);
 export const unexpected: { command: string; input: unknown }[] = [];

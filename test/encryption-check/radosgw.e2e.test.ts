@@ -126,7 +126,11 @@ describeWithRadosgw('EncryptionCheck handler against radosgw', (server: () => Ra
   test('a bucket policy radosgw enforces: absent header refused (403), declared header accepted, the missing mismatch deny reported', async () => {
     const bucket = await newBucket('require', { versioned: true });
     const { statements, sids } = libraryStatements(bucket, EncryptionHeaders.REQUIRE);
-    const enforceable = [BucketEncryptionPolicy.SID_DENY_INSECURE_TRANSPORT, BucketEncryptionPolicy.SID_DENY_OUTDATED_TLS, BucketEncryptionPolicy.SID_DENY_MISSING_ENCRYPTION];
+    const enforceable = [
+      BucketEncryptionPolicy.SID_DENY_INSECURE_TRANSPORT,
+      BucketEncryptionPolicy.SID_DENY_OUTDATED_TLS,
+      BucketEncryptionPolicy.SID_DENY_MISSING_ENCRYPTION,
+    ];
     await admin.send(new PutBucketPolicyCommand({
       Bucket: bucket,
       Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements.filter((s) => enforceable.includes(s.Sid)) }),

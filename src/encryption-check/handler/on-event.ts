@@ -79,7 +79,13 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, env: Han
   let report: CheckReport;
   try {
     report = await runCheck(props, {
-      s3: env.s3, prefix, deadline, cleanupDeadline, sleep: env.sleep, now, randomBytes: env.randomBytes,
+      s3: env.s3,
+      prefix,
+      deadline,
+      cleanupDeadline,
+      sleep: env.sleep,
+      now,
+      randomBytes: env.randomBytes,
       accessDeniedWaitMs: env.accessDeniedWaitMs,
     });
   } catch (error) {
@@ -137,7 +143,12 @@ export function compactReport(report: CheckReport): string {
   if (json.length <= REPORT_LIMIT) {
     return json;
   }
-  json = JSON.stringify({ ...full, probes: undefined, configuration: undefined, cleanup: { deleted: report.cleanup.deleted, leftovers: report.cleanup.leftovers.length } });
+  json = JSON.stringify({
+    ...full,
+    probes: undefined,
+    configuration: undefined,
+    cleanup: { deleted: report.cleanup.deleted, leftovers: report.cleanup.leftovers.length },
+  });
   if (json.length <= REPORT_LIMIT) {
     return json;
   }

@@ -1,0 +1,62 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
+import { EncryptedBucket, EncryptionCheck } from '../../src';
+import { TEST_ENV } from '../util/template';
+
+/**
+ * The four standard packs over a stack with EncryptedBuckets (SSE-S3, SSE-KMS), a bucket of
+ * another stack and an imported bucket and key, each with an EncryptionCheck. The library
+ * acknowledges findings only on the handler, provider, roles, policies and log groups it
+ * creates; the data buckets' own findings are the user's choices and are acknowledged here, in
+ * the test, per bucket.
+ */
+const BUCKET_CHOICES = [
+  'AwsSolutions-S1', 'HIPAA.Security-S3BucketLoggingEnabled', 'NIST.800.53.R5-S3BucketLoggingEnabled', 'PCI.DSS.321-S3BucketLoggingEnabled',
+  'HIPAA.Security-S3BucketReplicationEnabled', 'NIST.800.53.R5-S3BucketReplicationEnabled', 'PCI.DSS.321-S3BucketReplicationEnabled',
+  'HIPAA.Security-S3DefaultEncryptionKMS', 'NIST.800.53.R5-S3DefaultEncryptionKMS', 'PCI.DSS.321-S3DefaultEncryptionKMS',
+  'HIPAA.Security-S3BucketVersioningEnabled', 'NIST.800.53.R5-S3BucketVersioningEnabled', 'PCI.DSS.321-S3BucketVersioningEnabled',
+  'AwsSolutions-S10', 'HIPAA.Security-S3BucketSSLRequestsOnly', 'NIST.800.53.R5-S3BucketSSLRequestsOnly', 'PCI.DSS.321-S3BucketSSLRequestsOnly',
+];
+
+const packs = (): NagPack[] => [new AwsSolutionsChecks(), new HIPAASecurityChecks(), new NIST80053R5Checks(), new PCIDSS321Checks()];
+
+function checkedApp(): { app: App; buckets: s3.Bucket[] } {
+  const app = new App({ context: { '@aws-cdk/core:stackTraces': false } });
+  const data = new Stack(app, 'Data', { env: TEST_ENV });
+  const elsewhere = new s3.Bucket(data, 'Elsewhere', { enforceSSL: true, versioned: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL });
+  const stack = new Stack(app, 'Checked', { env: TEST_ENV });
+  const buckets = [
+    new EncryptedBucket(stack, 'SseS3'),
+    new EncryptedBucket(stack, 'SseKms', { encryption: s3.BucketEncryption.KMS }),
+    elsewhere,
+  ];
+  new EncryptionCheck(stack, 'ElsewhereCheck', { bucket: elsewhere });
+  const key = kms.Key.fromKeyArn(stack, 'ImportedKey', 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-4333-8444-555555555555');
+  new EncryptionCheck(stack, 'ImportedCheck', {
+    bucket: s3.Bucket.fromBucketAttributes(stack, 'Imported', { bucketName: 'imported-bucket', encryptionKey: key }),
+  });
+  return { app, buckets };
+}
+
+test('AwsSolutions, HIPAA, NIST 800-53 R5 and PCI DSS 3.2.1: synth does not throw', () => {
+  const { app, buckets } = checkedApp();
+  for (const bucket of buckets) {
+    for (const id of BUCKET_CHOICES) {
+      Validations.of(bucket).acknowledge({ id, reason: 'A data bucket choice of the test app, not a resource of the library.' });
+    }
+  }
+  Validations.of(app).addPlugins(...packs() as never[]);
+  expect(() => app.synth()).not.toThrow();
+});
+
+test('without the test\'s bucket acknowledgements, every finding is on a data bucket, none on the check\'s resources', () => {
+  const { app } = checkedApp();
+  app.synth({ validateOnSynthesis: false, force: true });
+  const paths = packs().flatMap((pack) => pack.validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} @ ${r.constructPath}`)));
+  expect(paths.length).toBeGreaterThan(0);
+  for (const finding of paths) {
+    expect(finding).toMatch(/ @ (Checked\/(SseS3|SseKms)|Data\/Elsewhere)\/Resource$/);
+  }
+});
