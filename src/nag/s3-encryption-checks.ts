@@ -1,6 +1,7 @@
 import { CfnResource, PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { NagPack, NagPackProps } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+import { withAppIndex } from './analysis/intrinsics';
 import { S3_ENCRYPTION_RULES } from './rules';
 
 /**
@@ -71,7 +72,7 @@ export class S3EncryptionChecks extends NagPack {
    * want the findings as data.
    */
   public validateScope(scope: IConstruct): PolicyValidationPluginReport {
-    const report = super.validateScope(scope);
+    const report = withAppIndex(scope, () => super.validateScope(scope));
     if (!this.auditOnly) {
       return report;
     }

@@ -1,8 +1,9 @@
 import { CfnResource } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { IConstruct } from 'constructs';
 import { UnresolvableValue } from './bucket-errors';
-import { findInApp, flatten, isObject, logicalIdOf, refersTo, resolveIn } from './intrinsics';
+import { findInApp, flatten, isObject, logicalIdOf, memoized, referenceTarget, refersTo, resolveIn } from './intrinsics';
 import { NormalizedStatement, normalizeStatements } from './statements';
 
 /** The `x-amz-server-side-encryption` values S3 accepts as a bucket default. */
@@ -27,6 +28,10 @@ export interface DefaultEncryption {
  * an intrinsic that cannot be evaluated at synth time.
  */
 export function defaultEncryptionOf(bucket: s3.CfnBucket): DefaultEncryption {
+  return memoized('defaultEncryptionOf', bucket, readDefaultEncryption);
+}
+
+function readDefaultEncryption(bucket: s3.CfnBucket): DefaultEncryption {
   if (bucket.bucketEncryption === undefined) {
     return {};
   }
@@ -79,13 +84,31 @@ export function defaultEncryptionOf(bucket: s3.CfnBucket): DefaultEncryption {
  * references the bucket (also across stacks) or names it literally.
  */
 export function bucketPoliciesOf(bucket: s3.CfnBucket): s3.CfnBucketPolicy[] {
+  return memoized('bucketPoliciesOf', bucket, findBucketPolicies);
+}
+
+function findBucketPolicies(bucket: s3.CfnBucket): s3.CfnBucketPolicy[] {
+  const { byTarget, others } = memoized('policiesByBucket', bucket.node.root, indexBucketPolicies);
   const name = resolveIn(bucket, bucket.bucketName);
-  return findInApp(bucket, s3.CfnBucketPolicy.isCfnBucketPolicy).filter((policy) => {
-    if (refersTo(policy, policy.bucket, bucket)) {
-      return true;
+  return [
+    ...byTarget.get(bucket) ?? [],
+    ...others.filter((policy) => refersTo(policy, policy.bucket, bucket) || (typeof name === 'string' && resolveIn(policy, policy.bucket) === name)),
+  ];
+}
+
+/** Bucket policies by the construct their `Bucket` references; the rest (literal names, hand-written intrinsics) apart. */
+function indexBucketPolicies(root: IConstruct): { byTarget: Map<IConstruct, s3.CfnBucketPolicy[]>; others: s3.CfnBucketPolicy[] } {
+  const byTarget = new Map<IConstruct, s3.CfnBucketPolicy[]>();
+  const others: s3.CfnBucketPolicy[] = [];
+  for (const policy of findInApp(root, 'CfnBucketPolicy', s3.CfnBucketPolicy.isCfnBucketPolicy)) {
+    const target = referenceTarget(policy.bucket);
+    if (target) {
+      byTarget.set(target, [...byTarget.get(target) ?? [], policy]);
+    } else {
+      others.push(policy);
     }
-    return typeof name === 'string' && resolveIn(policy, policy.bucket) === name;
-  });
+  }
+  return { byTarget, others };
 }
 
 /**
@@ -94,6 +117,10 @@ export function bucketPoliciesOf(bucket: s3.CfnBucket): s3.CfnBucketPolicy[] {
  * Throws `UnresolvableValue` when a policy document cannot be read.
  */
 export function bucketPolicyStatements(bucket: s3.CfnBucket): NormalizedStatement[] {
+  return memoized('bucketPolicyStatements', bucket, readBucketPolicyStatements);
+}
+
+function readBucketPolicyStatements(bucket: s3.CfnBucket): NormalizedStatement[] {
   const statements: NormalizedStatement[] = [];
   for (const policy of bucketPoliciesOf(bucket)) {
     statements.push(...normalizeStatements(resolveIn(bucket, policy.policyDocument)));
@@ -112,6 +139,10 @@ export interface BucketIdentity {
 }
 
 export function bucketIdentity(bucket: s3.CfnBucket): BucketIdentity {
+  return memoized('bucketIdentity', bucket, readBucketIdentity);
+}
+
+function readBucketIdentity(bucket: s3.CfnBucket): BucketIdentity {
   const name = resolveIn(bucket, bucket.bucketName);
   return { logicalId: logicalIdOf(bucket), name: typeof name === 'string' ? name : undefined };
 }
@@ -137,8 +168,12 @@ export function bucketArnPattern(bucket: BucketIdentity): { bucket: string; obje
 
 /** The buckets of the app whose default encryption uses `key` (directly or through an alias). */
 export function bucketsEncryptedWith(key: kms.CfnKey): s3.CfnBucket[] {
-  const aliases = findInApp(key, kms.CfnAlias.isCfnAlias).filter((alias) => refersTo(alias, alias.targetKeyId, key));
-  return findInApp(key, s3.CfnBucket.isCfnBucket).filter((bucket) => {
+  return memoized('bucketsEncryptedWith', key, findBucketsEncryptedWith);
+}
+
+function findBucketsEncryptedWith(key: kms.CfnKey): s3.CfnBucket[] {
+  const aliases = findInApp(key, 'CfnAlias', kms.CfnAlias.isCfnAlias).filter((alias) => refersTo(alias, alias.targetKeyId, key));
+  return findInApp(key, 'CfnBucket', s3.CfnBucket.isCfnBucket).filter((bucket) => {
     let encryption: DefaultEncryption;
     try {
       encryption = defaultEncryptionOf(bucket);

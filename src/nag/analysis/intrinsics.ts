@@ -75,11 +75,9 @@ export function logicalIdOf(resource: CfnResource): string {
  * stack, as cdk-nag's own rules do.
  */
 export function refersTo(consumer: CfnResource, value: unknown, target: CfnResource): boolean {
-  if (typeof value === 'string' && Token.isUnresolved(value)) {
-    const reversed = Tokenization.reverse(value);
-    if (reversed && Reference.isReference(reversed)) {
-      return reversed.target === target;
-    }
+  const referenced = referenceTarget(value);
+  if (referenced) {
+    return referenced === target;
   }
   if (Stack.of(consumer) !== Stack.of(target)) {
     return false;
@@ -96,9 +94,69 @@ export function refersTo(consumer: CfnResource, value: unknown, target: CfnResou
   return false;
 }
 
-/** Every construct of the app `scope` belongs to that satisfies `test`. */
-export function findInApp<T extends IConstruct>(scope: IConstruct, test: (c: IConstruct) => c is T): T[] {
-  return scope.node.root.node.findAll().filter(test);
+/**
+ * What one validation run has already computed: the app's constructs and per-resource results.
+ * Rules run once per resource and several need the same bucket policy, so without it a
+ * validation walks the whole app once per bucket and rule.
+ */
+interface AppIndex {
+  readonly root: IConstruct;
+  readonly constructs: IConstruct[];
+  readonly memo: Map<string, WeakMap<object, unknown>>;
+}
+let activeIndex: AppIndex | undefined;
+
+/** Runs `fn` with the app of `scope` indexed; the index is dropped afterwards (the tree may change). */
+export function withAppIndex<T>(scope: IConstruct, fn: () => T): T {
+  const previous = activeIndex;
+  const root = scope.node.root;
+  activeIndex = { root, constructs: root.node.findAll(), memo: new Map() };
+  try {
+    return fn();
+  } finally {
+    activeIndex = previous;
+  }
+}
+
+/** `compute(target)`, computed once per validation run (every time outside one). */
+export function memoized<K extends object, V>(name: string, target: K, compute: (target: K) => V): V {
+  const index = activeIndex;
+  if (!index || !isInIndexedApp(target)) {
+    return compute(target);
+  }
+  let byTarget = index.memo.get(name);
+  if (!byTarget) {
+    byTarget = new WeakMap();
+    index.memo.set(name, byTarget);
+  }
+  if (!byTarget.has(target)) {
+    byTarget.set(target, compute(target));
+  }
+  return byTarget.get(target) as V;
+}
+
+function isInIndexedApp(target: object): boolean {
+  const node = (target as Partial<IConstruct>).node;
+  return activeIndex !== undefined && node !== undefined && node.root === activeIndex.root;
+}
+
+/** The construct a token string refers to (`Ref`/`Fn::GetAtt` made by the CDK), if any. */
+export function referenceTarget(value: unknown): IConstruct | undefined {
+  if (typeof value === 'string' && Token.isUnresolved(value)) {
+    const reversed = Tokenization.reverse(value);
+    if (reversed && Reference.isReference(reversed)) {
+      return reversed.target;
+    }
+  }
+  return undefined;
+}
+
+/** Every construct of the app `scope` belongs to that satisfies `test` (`name` keys the memo). */
+export function findInApp<T extends IConstruct>(scope: IConstruct, name: string, test: (c: IConstruct) => c is T): T[] {
+  return memoized(`findInApp:${name}`, scope.node.root, (root) => {
+    const constructs = activeIndex?.root === root ? activeIndex.constructs : root.node.findAll();
+    return constructs.filter(test);
+  });
 }
 
 /** Glob match as IAM does it: `*` any run of characters, `?` one character; case-insensitive when asked. */
