@@ -130,6 +130,15 @@ describe('the pack', () => {
     expect(findingsFor(stack, 'Legacy/Storage/Raw')).toContain(RULES.SSE_C_BLOCKED);
   });
 
+  test('the acknowledgement id the CDK CLI suggests (S3Encryption::<rule id>) works too', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Secure', { env });
+    const partner = new EncryptedBucket(stack, 'Partner', { customerProvidedKeys: CustomerProvidedKeys.ALLOW });
+    Validations.of(app).addPlugins(new S3EncryptionChecks(app));
+    Validations.of(partner).acknowledge({ id: `S3Encryption::${RULES.SSE_C_BLOCKED}`, reason: 'Partner uploads use SSE-C by contract.' });
+    expect(() => app.synth()).not.toThrow();
+  });
+
   test('audit-only reports every finding as a warning and lets synth succeed', () => {
     const stack = legacyStack();
     const app = stack.node.root as App;
