@@ -150,6 +150,22 @@ describe('merging into an existing bucket policy', () => {
     });
   });
 
+  test('a separate s3.BucketPolicy for an L2 bucket is merged into, not duplicated', () => {
+    const stack = newStack();
+    const bucket = new s3.Bucket(stack, 'Bucket');
+    const separate = new s3.BucketPolicy(stack, 'SeparatePolicy', { bucket });
+    separate.document.addStatements(new iam.PolicyStatement({
+      sid: 'ReadForAuditors', principals: [new iam.AccountPrincipal('222222222222')], actions: ['s3:GetObject'], resources: [bucket.arnForObjects('*')],
+    }));
+    bucket.with(new EnforceEncryption());
+
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::S3::BucketPolicy', 1);
+    const sids = Object.values(template.findResources('AWS::S3::BucketPolicy'))[0].Properties.PolicyDocument.Statement.map((s: any) => s.Sid);
+    expect(sids).toEqual(['ReadForAuditors', ...BucketEncryptionPolicy.ALL_SIDS.filter((sid) => sids.includes(sid))]);
+    expect(sids).toContain(BucketEncryptionPolicy.SID_DENY_INSECURE_TRANSPORT);
+  });
+
   test('an L1 bucket policy written as plain JSON, in another stack, is merged into', () => {
     const app = new App();
     const data = new Stack(app, 'Data', { env });

@@ -34,6 +34,16 @@ describe('S3Encryption-TlsOnly', () => {
     expect(l1(() => denyStatement({ action: '*', resource: ['arn:aws:s3:::raw-data', 'arn:aws:s3:::raw-data/*'], condition: { Bool: { 'aws:securetransport': false } } }))).toBe(false);
   });
 
+  test('a policy attached by literal bucket name counts', () => {
+    const stack = newStack();
+    new s3.CfnBucket(stack, 'Raw', { bucketName: 'raw-data' });
+    new s3.CfnBucketPolicy(stack, 'RawPolicy', {
+      bucket: 'raw-data',
+      policyDocument: { Statement: [denyStatement({ action: 's3:*', resource: ['arn:aws:s3:::raw-data', 'arn:aws:s3:::raw-data/*'], condition: insecure })] },
+    });
+    expect(flags(stack, rule, 'Stack/Raw')).toBe(false);
+  });
+
   test('a deny covering only the objects is flagged', () => {
     expect(l1((raw) => denyStatement({ action: 's3:*', resource: [`${raw.attrArn}/*`], condition: insecure }))).toBe(true);
   });
