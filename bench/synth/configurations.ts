@@ -3,8 +3,18 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { EncryptedBucket, S3EncryptionKey } from '../../src';
 
-/** Which buckets a stack holds: the library's, or the nearest plain `s3.Bucket`s. */
-export type Side = 'library' | 'plain';
+/**
+ * Which buckets a stack holds: `library` EncryptedBuckets with default options (deploy-time
+ * check included), `unchecked` EncryptedBuckets with `verifyEncryption: false` (to tell the
+ * policy's cost from the check's), or the nearest `plain` s3.Buckets.
+ */
+export type Side = 'library' | 'unchecked' | 'plain';
+
+export const SIDES: Record<Side, string> = {
+  library: 'EncryptedBucket',
+  unchecked: 'EncryptedBucket, verifyEncryption: false',
+  plain: 's3.Bucket',
+};
 
 /** `default`: no options. `kms`: SSE-KMS, every bucket with one shared key. */
 export type Scenario = 'default' | 'kms';
@@ -52,10 +62,14 @@ function plainProps(scenario: Scenario, key?: kms.IKey): s3.BucketProps {
 
 /** Adds `count` buckets of one side and scenario to `stack`. */
 export function addBuckets(stack: Stack, side: Side, scenario: Scenario, count: number): void {
-  if (side === 'library') {
+  if (side !== 'plain') {
     const key = scenario === 'kms' ? new S3EncryptionKey(stack, 'SharedKey') : undefined;
+    const props = {
+      ...(key ? { encryptionKey: key } : {}),
+      ...(side === 'unchecked' ? { verifyEncryption: false } : {}),
+    };
     for (let i = 0; i < count; i++) {
-      new EncryptedBucket(stack, `Bucket${i}`, key ? { encryptionKey: key } : {});
+      new EncryptedBucket(stack, `Bucket${i}`, props);
     }
   } else {
     const key = scenario === 'kms' ? new kms.Key(stack, 'SharedKey', { enableKeyRotation: true, removalPolicy: RemovalPolicy.RETAIN }) : undefined;

@@ -72,38 +72,44 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-export interface PairedTiming {
+/** One side's times over the rounds, and its ratios to the plain side of the same round. */
+export interface SideTiming {
   /** Wall time per round, in milliseconds. */
-  readonly library: number[];
-  readonly plain: number[];
-  /** library / plain wall time, per round. */
+  readonly ms: number[];
+  /** CPU time per round, in milliseconds. */
+  readonly cpuMs: number[];
+  /** This side / plain, wall time, per round. */
   readonly ratios: number[];
-  /** CPU time per round, and library / plain CPU time. */
-  readonly libraryCpu: number[];
-  readonly plainCpu: number[];
+  /** This side / plain, CPU time, per round. */
   readonly cpuRatios: number[];
 }
 
+export type PairedTiming = Partial<Record<Side, SideTiming>>;
+
 /**
- * Times both sides `rounds` times, alternating which goes first each round, so that drift in
- * the machine (frequency, other load, heap growth) falls on both sides equally.
+ * Times every side in `sides` (which must include `plain`) `rounds` times, rotating which goes
+ * first each round, so that drift in the machine (frequency, other load, heap growth) falls on
+ * every side equally. Ratios compare each side with the plain run of the same round.
  */
-export function pairedRounds(scenario: Scenario, buckets: number, rounds: number, validation = false): PairedTiming {
-  const result: PairedTiming = { library: [], plain: [], ratios: [], libraryCpu: [], plainCpu: [], cpuRatios: [] };
+export function pairedRounds(scenario: Scenario, buckets: number, rounds: number, sides: Side[], validation = false): PairedTiming {
+  const result: PairedTiming = {};
+  for (const side of sides) {
+    result[side] = { ms: [], cpuMs: [], ratios: [], cpuRatios: [] };
+  }
   for (let r = 0; r < rounds; r++) {
-    const order: Side[] = r % 2 === 0 ? ['plain', 'library'] : ['library', 'plain'];
+    const order = sides.map((_, i) => sides[(i + r) % sides.length]);
     const runs: Partial<Record<Side, SynthRun>> = {};
     for (const side of order) {
       runs[side] = synthesize(side, scenario, buckets, { validation });
     }
-    const library = runs.library!;
     const plain = runs.plain!;
-    result.library.push(library.ms);
-    result.plain.push(plain.ms);
-    result.ratios.push(library.ms / plain.ms);
-    result.libraryCpu.push(library.cpuMs);
-    result.plainCpu.push(plain.cpuMs);
-    result.cpuRatios.push(library.cpuMs / plain.cpuMs);
+    for (const side of sides) {
+      const run = runs[side]!;
+      result[side]!.ms.push(run.ms);
+      result[side]!.cpuMs.push(run.cpuMs);
+      result[side]!.ratios.push(run.ms / plain.ms);
+      result[side]!.cpuRatios.push(run.cpuMs / plain.cpuMs);
+    }
   }
   return result;
 }
