@@ -2,7 +2,7 @@ import { CfnResource } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { NagMessageLevel, NagRuleCompliance } from 'cdk-nag';
 import { bucketsEncryptedWith } from '../analysis/bucket';
-import { globMatches, resolveIn } from '../analysis/intrinsics';
+import { resolveIn } from '../analysis/intrinsics';
 import { S3EncryptionRule, verdict } from '../analysis/rule';
 import { NormalizedStatement, allOf, conditionValues, coversAction, normalizeStatements } from '../analysis/statements';
 
@@ -27,7 +27,7 @@ function restrictedToS3(statement: NormalizedStatement): boolean | undefined {
     }
     if (values !== null && values.length > 0) {
       // `s3.<region>.amazonaws.com`, possibly built from AWS::Region / AWS::URLSuffix or a glob.
-      return values.every((v) => v.toLowerCase().startsWith('s3.') && !globMatches(v, 'kms.amazonaws.com'));
+      return values.every((v) => v.toLowerCase().startsWith('s3.'));
     }
   }
   return false;
