@@ -13,7 +13,7 @@ import { createEvent, deleteEvent, updateEvent, AnyEvent } from './events';
 import {
   accessDenied, awsError, BODY, BUCKET, CUSTOMER_KEY, CUSTOMER_KEY_MD5, expectNoUnexpectedCalls, probeKey, resetS3Mock, s3Mock, testEnv,
 } from './mock-s3';
-import { checkPrefix, onEvent } from '../../src/encryption-check/handler/on-event';
+import { checkPrefix, compactReport, onEvent } from '../../src/encryption-check/handler/on-event';
 import { CheckProperties } from '../../src/encryption-check/types';
 
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-4333-8444-555555555555';
@@ -511,5 +511,26 @@ describe('lifecycle events', () => {
     const a = createEvent({ BucketName: BUCKET });
     expect(checkPrefix(a)).toBe(checkPrefix(deleteEvent({ BucketName: BUCKET })));
     expect(checkPrefix({ ...a, LogicalResourceId: 'Other' })).not.toBe(checkPrefix(a));
+  });
+});
+
+describe('the report attribute', () => {
+  test('stays within the response size limit: detail is dropped before the violations', () => {
+    const base = {
+      bucket: BUCKET,
+      attributes: {
+        SseC: 'BLOCKED', DefaultAlgorithm: 'AES256', KmsKeyArn: '', BucketKeyEnabled: 'false', MismatchedHeaderRefused: 'true', AbsentHeaderRefused: 'false',
+      },
+      configuration: { encryptionRules: true, objectLock: 'NONE' },
+      probes: [{ probe: 'upload-without-headers', answer: '200 AES256' }],
+      cleanup: { deleted: 1, leftovers: [] },
+      unverified: [],
+      s3Requests: 8,
+    } as const;
+    const small = JSON.parse(compactReport({ ...base, violations: ['one'] } as never));
+    expect(small.probes).toHaveLength(1);
+    const many = compactReport({ ...base, violations: Array.from({ length: 40 }, (_, i) => `violation ${i} `.repeat(10)) } as never);
+    expect(many.length).toBeLessThanOrEqual(2_500);
+    expect(JSON.parse(many)).toMatchObject({ bucket: BUCKET, violations: 40, truncated: true, first: expect.stringMatching(/^violation 0/) });
   });
 });

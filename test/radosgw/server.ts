@@ -72,7 +72,12 @@ export async function startRadosgw(timeoutMs = 60_000): Promise<Radosgw> {
   const conf = path.join(dir, 'ceph.conf');
   const ceph = async (args: string[]) => (await run('ceph', ['-c', conf, ...args], { timeout: 30_000 })).stdout;
 
+  // If the test process dies without calling stop(), the daemons must not outlive it.
+  const killOnExit = () => children.forEach((child) => child.kill('SIGKILL'));
+  process.once('exit', killOnExit);
+
   const stop = async () => {
+    process.removeListener('exit', killOnExit);
     for (const child of children) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
