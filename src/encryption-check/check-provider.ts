@@ -31,10 +31,14 @@ export const GRANT_SIDS = {
  * stack, never shared between apps, and gone with the app).
  *
  * Permissions scale by living on the buckets, not on the role: a same-stack bucket grants the
- * role its probe prefix in its own bucket policy, and a same-stack KMS key grants it use through
- * S3 in its own key policy. The role's identity policy holds only its log permissions plus one
- * statement per *imported* bucket or key (these are few; the 10,240-character inline limit would
- * break at a few dozen), so 300 EncryptedBuckets add nothing to it.
+ * role its probe prefix in its own bucket policy (a same-account bucket policy suffices for S3),
+ * and a same-stack KMS key grants it GenerateDataKey/Decrypt in its own key policy, only via S3
+ * in this region and account. The key policy is chosen over one identity statement on
+ * `key/*`: it names exactly the bucket's key (no wildcard, nothing else in the account), costs
+ * one statement per key (a key shared by many buckets gets it once), and a key policy that names
+ * the principal needs no identity grant. The role's own (managed) policies hold only the log
+ * permissions, plus the resource ARNs of *imported* or other-stack buckets and keys, whose
+ * policies are not this stack's to change; so 300 EncryptedBuckets add nothing to the role.
  */
 export class EncryptionCheckProvider extends Construct {
   /** The stack's provider, created on first use. */
