@@ -1,0 +1,259 @@
+/**
+ * Shared pieces of the integration suites (`test/integ.*.ts`). This folder's files do not match
+ * integ-runner's test pattern (`integ.*.ts`) nor jest's (`*.test.ts`): they are helpers only.
+ */
+import { ActualResult, EqualsAssertion, ExpectedResult, IApiCall, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
+import { App, Aspects, CfnOutput, CfnResource, CustomResource, Duration, IAspect, RemovalPolicies, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct, IConstruct } from 'constructs';
+import { EncryptionCheck } from '../../src';
+
+/**
+ * An app whose output is deterministic: no construct-creation or metadata stack traces (they
+ * embed absolute paths and line numbers), so the committed snapshots are the same on every machine.
+ */
+export function integApp(): App {
+  const app = new App({
+    stackTraces: false,
+    context: {
+      'aws:cdk:disable-creation-stack-traces': true,
+      '@aws-cdk/core:stackTraces': false,
+      // What `cdk init` writes and the README asks for; keeps log-delivery grants policy-based.
+      '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+    },
+  });
+  Aspects.of(app).add(new FixedAssertionSalt());
+  return app;
+}
+
+/**
+ * integ-tests-alpha writes `salt: Date.now()` into every assertion resource so that a stack
+ * *update* re-runs it; that makes every synth differ. The suites never update a deployed stack
+ * (`stackUpdateWorkflow: false`, and integ-runner destroys the stacks after each run), so every
+ * assertion runs on create and a fixed salt loses nothing. After a `--no-clean` run, destroy the
+ * stacks before the next one.
+ */
+class FixedAssertionSalt implements IAspect {
+  public visit(node: IConstruct): void {
+    if (node instanceof CfnResource && node.cfnResourceType.startsWith('Custom::DeployAssert@')) {
+      node.addPropertyOverride('salt', 'fixed');
+    }
+  }
+}
+
+/**
+ * The suites' buckets are test fixtures: unlike the library's defaults (retain the bucket, the
+ * key and the logs), everything here is deleted with the stack, so a run leaves nothing behind.
+ */
+export const DISPOSABLE_BUCKET = { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true } as const;
+
+/**
+ * Makes every resource of `stack` go with the stack: DESTROY on everything (keys and log groups
+ * included) and the shortest KMS deletion window, 7 days, after which the key is gone.
+ */
+export function makeDisposable(stack: Stack): void {
+  RemovalPolicies.of(stack).destroy();
+  Aspects.of(stack).add(new ShortestKeyDeletionWindow());
+}
+
+class ShortestKeyDeletionWindow implements IAspect {
+  public visit(node: IConstruct): void {
+    if (node instanceof kms.CfnKey) {
+      node.pendingWindowInDays = 7;
+    }
+  }
+}
+
+/** A 256-bit SSE-C key the suites use for every SSE-C request (a test fixture, not a secret). */
+export const TEST_SSE_C_KEY = 'cdk-s3-encryption-integ-ssec-key';
+
+/**
+ * The upload a `PutProbe` makes. `sseCustomerKey` is sent as-is to the SDK, which base64-encodes
+ * it and adds the key MD5: a 32-character ASCII string is 256 bits.
+ */
+export interface ProbeUpload {
+  readonly bucket: s3.IBucket;
+  readonly key: string;
+  readonly serverSideEncryption?: string;
+  readonly kmsKeyId?: string;
+  readonly sseCustomerKey?: string;
+}
+
+// awsApiCall cannot expect a failure (an SDK error fails the assertion resource, and with it the
+// deployment), so uploads that must be refused go through this function: it reports a 403 as
+// {"outcome":"REFUSED"} and rethrows anything else, so an unexpected error still fails the
+// assertion (a Lambda error payload matches no expected outcome).
+const PROBE_CODE = `
+const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3');
+const s3 = new S3Client({});
+exports.handler = async (event) => {
+  const input = { Bucket: event.bucket, Key: event.key, Body: 'cdk-s3-encryption integration probe' };
+  if (event.serverSideEncryption) input.ServerSideEncryption = event.serverSideEncryption;
+  if (event.kmsKeyId) input.SSEKMSKeyId = event.kmsKeyId;
+  if (event.sseCustomerKey) {
+    input.SSECustomerAlgorithm = 'AES256';
+    input.SSECustomerKey = event.sseCustomerKey;
+  }
+  try {
+    const out = await s3.send(new PutObjectCommand(input));
+    return {
+      outcome: 'ACCEPTED',
+      serverSideEncryption: out.ServerSideEncryption || '',
+      kmsKeyId: out.SSEKMSKeyId || '',
+      sseCustomerAlgorithm: out.SSECustomerAlgorithm || '',
+    };
+  } catch (e) {
+    const status = e.$metadata && e.$metadata.httpStatusCode;
+    if (status === 403) {
+      return { outcome: 'REFUSED', status, code: e.name };
+    }
+    throw e;
+  }
+};
+`;
+
+/**
+ * A Lambda function in the test stack that makes one PutObject with the headers it is given and
+ * reports whether S3 accepted or refused it.
+ */
+export class PutProbe extends Construct {
+  public readonly function: lambda.Function;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.function = new lambda.Function(this, 'Function', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline(PROBE_CODE),
+      timeout: Duration.seconds(30),
+      logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_DAY, removalPolicy: RemovalPolicy.DESTROY }),
+    });
+  }
+
+  /** Lets the probe upload to `bucket` (and use its KMS key). */
+  public allowUploadsTo(bucket: s3.IBucket): void {
+    bucket.grantPut(this.function);
+  }
+
+  /** An assertion-stack call that makes `upload` through the probe. */
+  public upload(integ: IntegTest, upload: ProbeUpload): IApiCall {
+    return integ.assertions.invokeFunction({
+      functionName: this.function.functionName,
+      payload: JSON.stringify({
+        bucket: upload.bucket.bucketName,
+        key: upload.key,
+        serverSideEncryption: upload.serverSideEncryption,
+        kmsKeyId: upload.kmsKeyId,
+        sseCustomerKey: upload.sseCustomerKey,
+      }),
+    });
+  }
+}
+
+/** The probe's answer to an upload the bucket must refuse: 403 AccessDenied. */
+export const REFUSED = ExpectedResult.objectLike({
+  Payload: Match.serializedJson({ outcome: 'REFUSED', status: 403, code: 'AccessDenied' }),
+});
+
+/** The probe's answer to an upload the bucket must accept, with what S3 reported applying. */
+export function accepted(applied: { serverSideEncryption?: string; kmsKeyId?: string; sseCustomerAlgorithm?: string }): ExpectedResult {
+  return ExpectedResult.objectLike({
+    Payload: Match.serializedJson({
+      outcome: 'ACCEPTED',
+      serverSideEncryption: applied.serverSideEncryption ?? '',
+      kmsKeyId: applied.kmsKeyId ?? '',
+      sseCustomerAlgorithm: applied.sseCustomerAlgorithm ?? '',
+    }),
+  });
+}
+
+/**
+ * Grants the assertion handler what integ-tests-alpha cannot derive from the SDK call names:
+ * `GetBucketEncryption` is authorized as `s3:GetEncryptionConfiguration` and `HeadObject` as
+ * `s3:GetObject`, and uploads to an SSE-KMS bucket need the key.
+ */
+export function allowAssertionReads(call: IApiCall, buckets: s3.IBucket[], key?: kms.IKey): void {
+  call.provider.addToRolePolicy({
+    Effect: 'Allow',
+    Action: ['s3:GetEncryptionConfiguration'],
+    Resource: buckets.map((b) => b.bucketArn),
+  });
+  call.provider.addToRolePolicy({
+    Effect: 'Allow',
+    Action: ['s3:GetObject'],
+    Resource: buckets.map((b) => b.arnForObjects('*')),
+  });
+  if (key) {
+    call.provider.addToRolePolicy({
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: [key.keyArn],
+    });
+  }
+}
+
+/** The encryption rule GetBucketEncryption must report (one rule, exactly these blocked types). */
+export function encryptionRule(rule: {
+  algorithm: string;
+  kmsKeyArn?: string;
+  bucketKeyEnabled?: boolean;
+  blocked: 'SSE-C' | 'NONE';
+}): ExpectedResult {
+  return ExpectedResult.objectLike({
+    ServerSideEncryptionConfiguration: {
+      Rules: [{
+        ApplyServerSideEncryptionByDefault: rule.kmsKeyArn
+          ? { SSEAlgorithm: rule.algorithm, KMSMasterKeyID: rule.kmsKeyArn }
+          : { SSEAlgorithm: rule.algorithm },
+        ...(rule.bucketKeyEnabled === undefined ? {} : { BucketKeyEnabled: rule.bucketKeyEnabled }),
+        BlockedEncryptionTypes: { EncryptionType: [rule.blocked] },
+      }],
+    },
+  });
+}
+
+/** The attributes of an `EncryptionCheck`, by their `Fn::GetAtt` names. */
+export interface CheckAttributeValues {
+  readonly SseC?: string;
+  readonly DefaultAlgorithm?: string;
+  readonly KmsKeyArn?: string;
+  readonly BucketKeyEnabled?: string;
+  readonly MismatchedHeaderRefused?: string;
+  readonly AbsentHeaderRefused?: string;
+  readonly Violations?: string;
+}
+
+/**
+ * Asserts the attributes of `check` in one assertion: the actual side is a JSON object of the
+ * named attributes (`Fn::GetAtt` on the check's custom resource), so a failure shows them all.
+ */
+export function expectCheckAttributes(integ: IntegTest, id: string, check: EncryptionCheck, expected: CheckAttributeValues): void {
+  const resource = check.node.findChild('Resource') as CustomResource;
+  const actual: Record<string, string> = {};
+  for (const name of Object.keys(expected)) {
+    actual[name] = resource.getAttString(name);
+  }
+  integ.assertions.expect(id, ExpectedResult.objectLike(expected), jsonResult(Stack.of(check).toJsonString(actual)));
+
+  // integ-tests-alpha names the assertion's output `AssertionResults<id><md5 of the unresolved
+  // token strings>`, and aws-cdk-lib starts its token counter at a random number, so that name
+  // would change on every synth. integ-runner reads every output whose name starts with
+  // `AssertionResults`, and `id` is unique in the suite: name it after `id` alone.
+  const assertion = integ.node.root.node.findAll().find((c) => c instanceof EqualsAssertion && c.node.id === `EqualsAssertion${id}`);
+  if (!assertion) {
+    throw new Error(`EqualsAssertion${id} not found; integ-tests-alpha changed how it names assertions.`);
+  }
+  (assertion.node.findChild('AssertionResults') as CfnOutput).overrideLogicalId(`AssertionResults${id}`);
+}
+
+function jsonResult(result: string): ActualResult {
+  return { result };
+}
+
+/** The `EncryptionCheck` an `EncryptedBucket` creates for itself (child `EncryptionCheck`). */
+export function checkOf(bucket: s3.IBucket): EncryptionCheck {
+  return bucket.node.findChild('EncryptionCheck') as EncryptionCheck;
+}
