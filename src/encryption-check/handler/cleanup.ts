@@ -34,6 +34,12 @@ export async function cleanUp(s3: S3Client, caller: S3Caller, bucket: string, pr
 
   if (known.length > 0) {
     await remove(known);
+    // Deleting a version by id removes it for good: if every object was deleted that way, nothing
+    // can be left. Without a version id (unversioned or suspended buckets, or a write whose answer
+    // was lost) a delete marker or an unknown version may remain, so look.
+    if (known.every((o) => o.VersionId !== undefined) && leftovers.length === 0 && deleted === known.length) {
+      return { deleted, leftovers };
+    }
   }
 
   // Second pass: whatever is still there (a delete marker, a version whose id was unknown, a

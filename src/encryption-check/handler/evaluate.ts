@@ -1,5 +1,5 @@
 import { BucketConfiguration } from './configuration';
-import { SseCReadBack, UploadProbe, UploadResult } from './probes';
+import { SseCReadBack, StoredEncryption, UploadProbe, UploadResult } from './probes';
 import { describeAnswer } from './s3-call';
 import { CheckAttributes, CheckProperties, Observation } from '../types';
 
@@ -9,6 +9,8 @@ export interface Observations {
   /** Upload probes by name; a probe that was not run is absent. */
   readonly uploads: Partial<Record<UploadProbe, UploadResult>>;
   readonly sseCReadBack?: SseCReadBack;
+  /** HeadObject of the accepted upload without SSE-C. */
+  readonly stored?: StoredEncryption;
   /** Why uploads were not made, if they were not. */
   readonly uploadsSkipped?: string;
 }
@@ -106,16 +108,21 @@ export function evaluate(props: CheckProperties, observed: Observations): Evalua
     violation('upload-with-declared-headers', 'uploads that name the declared encryption to be accepted', describe(declared.answer));
   }
 
-  // Applied encryption: from an accepted upload, else from the configuration.
+  // Applied encryption: what HeadObject reports for the accepted upload (falling back to the
+  // PutObject answer if HeadObject failed), else the configuration read back.
   const source = plain?.accepted ? plain : declared?.accepted ? declared : undefined;
-  const applied = source?.applied;
+  const stored = observed.stored;
+  if (stored && !stored.applied) {
+    unverified.push(`HeadObject of ${stored.probe}: ${describe(stored.answer)} (the PutObject answer is used instead)`);
+  }
+  const applied = stored?.applied ?? source?.applied;
   const fromConfig = !applied && config.encryptionRules;
   const algorithm = applied ? applied.algorithm : fromConfig ? config.algorithm : undefined;
   const kmsKeyArn = applied ? applied.kmsKeyArn : fromConfig ? config.kmsKeyArn : undefined;
   const bucketKey = applied
     ? (applied.algorithm?.startsWith('aws:kms') ? applied.bucketKeyEnabled === true : false)
     : fromConfig ? config.bucketKeyEnabled === true : undefined;
-  const where = source ? source.probe : 'GetBucketEncryption';
+  const where = source ? (stored?.applied ? `head-object (${source.probe})` : source.probe) : 'GetBucketEncryption';
   const what = source ? `${describe(source.answer)} with` : 'a configuration with';
 
   if (props.ExpectAlgorithm !== undefined) {

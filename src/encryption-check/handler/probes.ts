@@ -136,6 +136,29 @@ export async function readBackSseC(
   };
 }
 
+/** What HeadObject says is stored for an object uploaded without SSE-C. */
+export interface StoredEncryption {
+  readonly probe: UploadProbe;
+  readonly answer: S3Answer;
+  readonly applied?: UploadResult['applied'];
+}
+
+/** HeadObject of an accepted probe: the encryption S3 stored, as any reader sees it. */
+export async function readStoredEncryption(s3: S3Client, caller: S3Caller, bucket: string, uploaded: UploadResult): Promise<StoredEncryption> {
+  try {
+    const response = await caller.call('head-object', (abortSignal) => s3.send(new HeadObjectCommand({
+      Bucket: bucket, Key: uploaded.key, VersionId: uploaded.versionId,
+    }), { abortSignal }));
+    return {
+      probe: uploaded.probe,
+      answer: { status: response.$metadata?.httpStatusCode ?? 200 },
+      applied: { algorithm: response.ServerSideEncryption, kmsKeyArn: response.SSEKMSKeyId, bucketKeyEnabled: response.BucketKeyEnabled },
+    };
+  } catch (error) {
+    return { probe: uploaded.probe, answer: rethrowDeadline(error) };
+  }
+}
+
 function rethrowDeadline(error: unknown): S3Answer {
   if (error instanceof DeadlineExceeded) {
     throw error;

@@ -3,8 +3,11 @@ import { ObjectIdentifier, S3Client } from '@aws-sdk/client-s3';
 import { cleanUp, CleanupResult } from './cleanup';
 import { BucketConfiguration, readConfiguration } from './configuration';
 import { evaluate, Evaluation, Observations } from './evaluate';
-import { customerKeyOf, encryptionHeaders, readBackSseC, SseCReadBack, sseCHeaders, upload, UploadProbe, UploadResult } from './probes';
-import { DeadlineExceeded, S3Caller } from './s3-call';
+import {
+  customerKeyOf, encryptionHeaders, readBackSseC, readStoredEncryption, SseCReadBack, sseCHeaders, StoredEncryption,
+  upload, UploadProbe, UploadResult,
+} from './probes';
+import { DeadlineExceeded, describeAnswer, S3Caller } from './s3-call';
 import { CheckProperties } from '../types';
 
 /** Everything one check needs from its environment; injectable for tests. */
@@ -52,6 +55,7 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
   const uploads: Partial<Record<UploadProbe, UploadResult>> = {};
   let configuration: BucketConfiguration | undefined;
   let sseCReadBack: SseCReadBack | undefined;
+  let stored: StoredEncryption | undefined;
   let uploadsSkipped: string | undefined;
   let cleanup: CleanupResult = { deleted: 0, leftovers: [] };
   let failure: unknown;
@@ -101,10 +105,14 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
       if (timedOut) {
         throw new DeadlineExceeded(timedOut.probe);
       }
+      // Read back concurrently: the SSE-C object without and with its key, and what S3 stored
+      // for the upload without SSE-C (HeadObject, as any reader sees it).
       const sseC = uploads['sse-c-upload'];
-      if (sseC?.accepted) {
-        sseCReadBack = await readBackSseC(env.s3, caller, bucket, sseC.key, customerKey, body);
-      }
+      const plain = [uploads['upload-without-headers'], uploads['upload-with-declared-headers']].find((u) => u?.accepted);
+      [sseCReadBack, stored] = await Promise.all([
+        sseC?.accepted ? readBackSseC(env.s3, caller, bucket, sseC.key, customerKey, body) : undefined,
+        plain ? readStoredEncryption(env.s3, caller, bucket, plain) : undefined,
+      ]);
     }
   } catch (error) {
     failure = error;
@@ -122,7 +130,7 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
     throw failure;
   }
 
-  const observed: Observations = { configuration: configuration!, uploads, sseCReadBack, uploadsSkipped };
+  const observed: Observations = { configuration: configuration!, uploads, sseCReadBack, stored, uploadsSkipped };
   const evaluation = evaluate(props, observed);
   const { failures: _failures, ...configurationReport } = configuration!;
   return {
@@ -131,6 +139,7 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
     configuration: configurationReport,
     probes: [
       ...Object.values(uploads).map((u) => ({ probe: u.probe, answer: summarize(u) })),
+      ...(stored ? [{ probe: `head-object (${stored.probe})`, answer: summarizeApplied(stored.answer.status, stored.applied) ?? describeAnswer(stored.answer) }] : []),
       ...(sseCReadBack ? [
         { probe: 'sse-c-head-without-key', answer: String(sseCReadBack.headWithoutKey.status ?? sseCReadBack.headWithoutKey.code) },
         { probe: 'sse-c-get-with-key', answer: `${sseCReadBack.getWithKey.status ?? sseCReadBack.getWithKey.code}${sseCReadBack.bodyMatches ? ' same bytes' : ''}` },
@@ -145,7 +154,13 @@ function summarize(u: UploadResult): string {
   if (!u.accepted) {
     return `${u.answer.status ?? ''} ${u.answer.code ?? ''}`.trim();
   }
-  const applied = u.applied;
-  return [u.answer.status, applied?.algorithm, applied?.kmsKeyArn, applied?.bucketKeyEnabled ? 'BucketKey' : undefined]
+  return summarizeApplied(u.answer.status, u.applied)!;
+}
+
+function summarizeApplied(status: number | undefined, applied: UploadResult['applied']): string | undefined {
+  if (!applied) {
+    return undefined;
+  }
+  return [status, applied.algorithm, applied.kmsKeyArn, applied.bucketKeyEnabled ? 'BucketKey' : undefined]
     .filter((x) => x !== undefined && x !== '').join(' ');
 }
