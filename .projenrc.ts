@@ -164,4 +164,19 @@ const bench = project.addTask('bench', { description: 'Runs every benchmark: ben
 bench.spawn(benchSynth);
 bench.spawn(benchCheck);
 
+// Integration suites (test/integ.*.ts). Their committed snapshots are compared by jest
+// (test/integ-snapshots.test.ts) without credentials; these two tasks are the deliberate steps.
+// Both use our own synth (test/integ-support/synth.ts): integ-runner 2.197.10 cannot read
+// aws-cdk-lib 2.276.0's cloud assembly schema 55.
+const integSnapshot = project.addTask('integ:snapshot', {
+  description: 'Regenerates the committed integration snapshots (test/integ.*.ts.snapshot/) without deploying; review the diff',
+});
+integSnapshot.spawn(project.bundler.bundleTask);
+integSnapshot.exec('ts-node -P test/tsconfig.json --prefer-ts-exts test/integ-support/update-snapshots.ts', { receiveArgs: true });
+const integDeploy = project.addTask('integ:deploy', {
+  description: 'Deploys the integration suites to an AWS account, checks their assertions and destroys them: -- --profile <p> --region <r> [suite...]',
+});
+integDeploy.spawn(project.bundler.bundleTask);
+integDeploy.exec('ts-node -P test/tsconfig.json --prefer-ts-exts test/integ-support/deploy.ts', { receiveArgs: true });
+
 project.synth();
