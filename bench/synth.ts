@@ -17,9 +17,9 @@ import { median, pairedRounds, PairedTiming, synthesize } from './synth/timing';
 const QUICK = process.argv.includes('--quick');
 const SIZES = [1, 10, 100, 300];
 // Small stacks synthesize in milliseconds, so they get more rounds to settle the median.
-const ROUNDS: Record<number, number> = QUICK ? { 1: 5, 10: 5, 100: 3, 300: 3 } : { 1: 31, 10: 21, 100: 11, 300: 7 };
+const ROUNDS: Record<number, number> = QUICK ? { 1: 5, 10: 5, 100: 3, 300: 3 } : { 1: 15, 10: 11, 100: 9, 300: 5 };
 const VALIDATION_N = 100;
-const VALIDATION_ROUNDS = QUICK ? 1 : 5;
+const VALIDATION_ROUNDS = QUICK ? 1 : 3;
 const SCENARIO_LIST = Object.keys(SCENARIOS) as Scenario[];
 
 const TIMED_SIDES: Side[] = ['plain', 'library', 'unchecked'];
@@ -27,6 +27,8 @@ const TIMED_SIDES: Side[] = ['plain', 'library', 'unchecked'];
 interface SideSummary {
   /** Median wall time, in milliseconds. */
   readonly ms: number;
+  /** Median CPU time, in milliseconds. */
+  readonly cpuMs: number;
   /** Median of this side / plain wall time per round, with its range. */
   readonly ratio: number;
   readonly ratioMin: number;
@@ -51,6 +53,7 @@ function timingRow(scenario: Scenario, buckets: number, rounds: number, sides: S
     const t = raw[side]!;
     summaries[side] = {
       ms: median(t.ms),
+      cpuMs: median(t.cpuMs),
       ratio: median(t.ratios),
       ratioMin: Math.min(...t.ratios),
       ratioMax: Math.max(...t.ratios),
@@ -169,6 +172,18 @@ function report(timings: TimingRow[], scale: ScaleRow[], env: Record<string, str
     const uncheckedCell = unchecked ? `${fmt(unchecked.ratio, 2)} (${fmt(unchecked.cpuRatio, 2)})` : '-';
     lines.push(`| ${t.buckets} | ${config} | ${t.rounds} | ${fmt(t.sides.plain!.ms, 1)} | ${fmt(lib.ms, 1)} | **${fmt(lib.ratio, 2)}** | ` +
       `${fmt(lib.ratioMin, 2)}-${fmt(lib.ratioMax, 2)} | ${fmt(lib.cpuRatio, 2)} | ${uncheckedCell} | ${fmt(lib.ms / t.buckets, 2)} |`);
+  }
+  lines.push('');
+  lines.push('Marginal CPU time per added bucket (median CPU ms, between stack sizes); flat across sizes means synth time grows linearly:');
+  lines.push('');
+  lines.push(`| configuration | side | ${SIZES.slice(1).map((n, i) => `${SIZES[i]} → ${n}`).join(' | ')} |`);
+  lines.push(`| --- | --- | ${SIZES.slice(1).map(() => '---:').join(' | ')} |`);
+  for (const scenario of SCENARIO_LIST) {
+    for (const side of TIMED_SIDES) {
+      const cpu = (n: number) => timings.find(t => t.scenario === scenario && t.buckets === n && !t.validation)!.sides[side]!.cpuMs;
+      const cells = SIZES.slice(1).map((n, i) => fmt((cpu(n) - cpu(SIZES[i])) / (n - SIZES[i]), 2));
+      lines.push(`| ${SCENARIOS[scenario]} | ${SIDES[side]} | ${cells.join(' | ')} |`);
+    }
   }
   lines.push('');
   lines.push('### Resources, bytes and limits per stack');
