@@ -23,6 +23,9 @@ export function integApp(): App {
       '@aws-cdk/core:stackTraces': false,
       // What `cdk init` writes and the README asks for; keeps log-delivery grants policy-based.
       '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+      // The assertion stack imports the test stack's outputs (Fn::ImportValue); say so rather than
+      // get aws-cdk-lib's warning about the unset default.
+      '@aws-cdk/core:defaultCrossStackReferences': 'strong',
     },
   });
   Aspects.of(app).add(new FixedAssertionSalt());
