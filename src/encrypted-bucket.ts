@@ -84,6 +84,13 @@ export class EncryptedBucket extends s3.Bucket {
   /** The lowest TLS version the bucket policy accepts. */
   public readonly minimumTLSVersion: number;
   /**
+   * The deploy-time check of this bucket, whose attributes (observed SSE-C behaviour, algorithm,
+   * key, report) a stack can output or assert on.
+   *
+   * @default - none when `verifyEncryption` is false
+   */
+  public readonly encryptionCheck?: EncryptionCheck;
+  /**
    * Whether S3 Bucket Keys are enabled.
    *
    * @default - not set for SSE-S3
@@ -156,7 +163,7 @@ export class EncryptedBucket extends s3.Bucket {
       this.addLifecycleRule({ id: 'RemoveEncryptionCheckDeleteMarkers', prefix: EncryptionCheck.PROBE_PREFIX, expiredObjectDeleteMarker: true });
       // The check grants its handler the probe prefix in this bucket's policy (and key policy),
       // so the shared handler role does not grow with the number of buckets.
-      new EncryptionCheck(this, 'EncryptionCheck', {
+      this.encryptionCheck = new EncryptionCheck(this, 'EncryptionCheck', {
         bucket: this,
         encryption: this.encryption,
         encryptionKey: this.encryptionKey,

@@ -120,6 +120,8 @@ describe('EncryptedBucket defaults', () => {
   });
 
   test('a deploy-time check is created with the bucket\'s own expectations', () => {
+    expect(synth().bucket.encryptionCheck).toBeDefined();
+    expect(synth({ verifyEncryption: false }).bucket.encryptionCheck).toBeUndefined();
     template.resourceCountIs('Custom::S3EncryptionCheck', 1);
     template.hasResourceProperties('Custom::S3EncryptionCheck', Match.objectLike({ ExpectSseC: 'BLOCKED', ExpectAlgorithm: 'AES256' }));
   });
