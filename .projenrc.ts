@@ -174,7 +174,7 @@ const integSnapshot = project.addTask('integ:snapshot', {
 integSnapshot.spawn(project.bundler.bundleTask);
 integSnapshot.exec('ts-node -P test/tsconfig.json --prefer-ts-exts test/integ-support/update-snapshots.ts', { receiveArgs: true });
 const integDeploy = project.addTask('integ:deploy', {
-  description: 'Deploys the integration suites to an AWS account, checks their assertions and destroys them: -- --profile <p> --region <r> [suite...]',
+  description: 'Deploys the integration suites to an AWS account, checks their assertions and destroys them: --profile <p> --region <r> [suite...]',
 });
 integDeploy.spawn(project.bundler.bundleTask);
 integDeploy.exec('ts-node -P test/tsconfig.json --prefer-ts-exts test/integ-support/deploy.ts', { receiveArgs: true });
