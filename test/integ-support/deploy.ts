@@ -1,6 +1,6 @@
 /**
  * Deploys the integration suites to a real account, reads their assertion results and destroys
- * them again (`npx projen integ:deploy -- --profile <profile> --region <region> [suite...]`).
+ * them again (`npx projen integ:deploy --profile <profile> --region <region> [suite...]`).
  *
  * This does what `integ-runner --force` does for our suites, with the AWS CDK CLI, because
  * integ-runner 2.197.10 cannot read aws-cdk-lib 2.276.0's cloud assembly (see synth.ts):
@@ -34,7 +34,9 @@ function parseArgs(args: string[]): Options {
   const names: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg === '--profile') {
+    if (arg === '--') {
+      continue;
+    } else if (arg === '--profile') {
       profile = args[++i];
     } else if (arg === '--region') {
       region = args[++i];
