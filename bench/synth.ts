@@ -226,6 +226,7 @@ function main(): void {
   const started = Date.now();
   const env = machine();
   const progress = (what: string) => process.stderr.write(`${what} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  progress(QUICK ? 'quick run' : 'full run');
 
   // Warm-up: module loading and JIT compilation would otherwise land on whichever side runs first.
   for (const scenario of SCENARIO_LIST) {
