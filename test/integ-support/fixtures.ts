@@ -89,7 +89,7 @@ export interface ProbeUpload {
 // deployment), so uploads that must be refused go through this function: it reports a 403 as
 // {"outcome":"REFUSED"} and rethrows anything else, so an unexpected error still fails the
 // assertion (a Lambda error payload matches no expected outcome).
-const PROBE_CODE = `
+export const PUT_PROBE_CODE = `
 const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3');
 const s3 = new S3Client({});
 exports.handler = async (event) => {
@@ -130,7 +130,7 @@ export class PutProbe extends Construct {
     this.function = new lambda.Function(this, 'Function', {
       runtime: lambda.Runtime.NODEJS_24_X,
       handler: 'index.handler',
-      code: lambda.Code.fromInline(PROBE_CODE),
+      code: lambda.Code.fromInline(PUT_PROBE_CODE),
       timeout: Duration.seconds(30),
       logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_DAY, removalPolicy: RemovalPolicy.DESTROY }),
     });
