@@ -1,5 +1,5 @@
 import type { BucketConfig } from './expected-outcomes';
-import { correctUpload, documentedAlgorithm, expectedOutcome, hasCustomerKey, usesKms } from './expected-outcomes';
+import { correctUpload, documentedAlgorithm, expectedOutcome, hasCustomerKey } from './expected-outcomes';
 import type { BucketFixture } from './fixtures';
 import type { S3Request, Transport } from './s3-requests';
 import { describeRequest, identityPoliciesOf, S3_ACTIONS, SSE_ALGORITHMS, toSimulatedRequest, TRANSPORTS } from './s3-requests';
@@ -38,14 +38,12 @@ export function uploadHeaderVariants(c: BucketConfig): Pick<S3Request, 'sse' | '
     variants.push({ sse: other }); // another algorithm
   }
   for (const kmsAlgorithm of SSE_ALGORITHMS.filter((a) => a !== 'AES256')) {
-    variants.push({ sse: kmsAlgorithm, kmsKey: 'foreign key' }); // a key from another account
+    // A key from another account (on an aws/s3 bucket, any named key).
+    variants.push({ sse: kmsAlgorithm, kmsKey: 'foreign key' });
   }
   if (hasCustomerKey(c.encryption)) {
     // The bucket's key under the other KMS algorithm.
     variants.push({ sse: own === 'aws:kms' ? 'aws:kms:dsse' : 'aws:kms', kmsKey: 'bucket key' });
-  }
-  if (usesKms(c.encryption) && !hasCustomerKey(c.encryption)) {
-    variants.push({ sse: own, kmsKey: 'foreign key' }); // naming a key on an aws/s3 bucket
   }
   variants.push({ sseC: true }); // SSE-C
   return variants;
