@@ -4,11 +4,14 @@
  * integ-tests-alpha's own assertion handler (the code that decides pass or fail after a deploy).
  * A deploy is the real test; this catches a wrongly encoded expectation before one.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
 import { AssertionHandler } from '@aws-cdk/integ-tests-alpha/lib/assertions/providers/lambda-handler/assertion';
 import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { accepted, encryptionRule, PUT_PROBE_CODE, REFUSED, TEST_SSE_C_KEY } from './integ-support/fixtures';
+import { failedAssertions } from './integ-support/assertion-results';
+import { accepted, checkAttributesExpectation, encryptionRule, PUT_PROBE_CODE, REFUSED, TEST_SSE_C_KEY } from './integ-support/fixtures';
 
 // The handler's base class imports the Step Functions client for its waiter, which the Lambda
 // runtime provides and this project does not install; the assertions here never wait.
@@ -110,14 +113,43 @@ describe('GetBucketEncryption expectation', () => {
 });
 
 describe('EncryptionCheck attributes expectation', () => {
-  // The actual side is the JSON string the check's stack exports.
+  // GetParameter's answer for the parameter the check's stack writes its attributes to.
   const attributes = { SseC: 'BLOCKED', DefaultAlgorithm: 'AES256', KmsKeyArn: '', Violations: '0' };
+  const answer = (values: Record<string, string>) => ({
+    Parameter: { Name: 'CFN-x', Type: 'String', Value: JSON.stringify(values), Version: 1, DataType: 'text' },
+  });
 
   test('passes on the same attributes, fails on any other value', async () => {
-    const expected = ExpectedResult.objectLike(attributes);
-    expect(await verdict(expected, JSON.stringify({ ...attributes, BucketKeyEnabled: 'false' }))).toBe('success');
-    expect(await verdict(expected, JSON.stringify({ ...attributes, SseC: 'ALLOWED' }))).toBe('fail');
-    expect(await verdict(expected, JSON.stringify({ ...attributes, Violations: '1' }))).toBe('fail');
-    expect(await verdict(expected, JSON.stringify({ ...attributes, KmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/k' }))).toBe('fail');
+    const expected = checkAttributesExpectation(attributes);
+    expect(await verdict(expected, answer({ ...attributes, BucketKeyEnabled: 'false' }))).toBe('success');
+    expect(await verdict(expected, answer({ ...attributes, SseC: 'ALLOWED' }))).toBe('fail');
+    expect(await verdict(expected, answer({ ...attributes, Violations: '1' }))).toBe('fail');
+    expect(await verdict(expected, answer({ ...attributes, KmsKeyArn: 'arn:aws:kms:eu-west-1:111111111111:key/k' }))).toBe('fail');
+    const { SseC: _missing, ...withoutSseC } = attributes;
+    expect(await verdict(expected, answer(withoutSseC))).toBe('fail');
+  });
+});
+
+describe('integ:deploy verdict from the assertion stack outputs', () => {
+  const assembly = path.join(__dirname, 'integ.sse-s3.ts.snapshot');
+  const integ = JSON.parse(fs.readFileSync(path.join(assembly, 'integ.json'), 'utf-8'));
+  const stackName: string = Object.values<{ assertionStackName: string }>(integ.testCases)[0].assertionStackName;
+  const outputNames = Object.keys(JSON.parse(fs.readFileSync(path.join(assembly, `${stackName}.template.json`), 'utf-8')).Outputs)
+    .filter((name) => name.startsWith('AssertionResults'));
+  const allPassed = () => Object.fromEntries(outputNames.map((name) => [name, '{"status":"success"}']));
+
+  test('passes when every assertion output says success', () => {
+    expect(outputNames.length).toBeGreaterThan(5);
+    expect(failedAssertions(assembly, { [stackName]: allPassed() })).toBeUndefined();
+  });
+
+  test('fails on a failed assertion, with its message, and on a missing one', () => {
+    const outputs = allPassed();
+    outputs[outputNames[0]] = JSON.stringify({ status: 'fail', message: 'Expected AES256 but received aws:kms' });
+    delete outputs[outputNames[1]];
+    const failures = failedAssertions(assembly, { [stackName]: outputs });
+    expect(failures).toContain(`${outputNames[0]}: Expected AES256 but received aws:kms`);
+    expect(failures).toContain(`${outputNames[1]}: no result`);
+    expect(failedAssertions(assembly, {})).toContain('no result');
   });
 });

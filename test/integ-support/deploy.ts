@@ -18,6 +18,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { failedAssertions } from './assertion-results';
 import { integSuites, synthSuite } from './synth';
 
 interface Options {
@@ -69,33 +70,6 @@ function cdk(args: string[], options: Options): number {
   return result.status ?? 1;
 }
 
-/** The assertion results of one suite: `undefined` when all passed, else what failed. */
-function failedAssertions(assemblyDir: string, outputsFile: string): string | undefined {
-  const integ = JSON.parse(fs.readFileSync(path.join(assemblyDir, 'integ.json'), 'utf-8'));
-  const failures: string[] = [];
-  for (const testCase of Object.values<{ assertionStackName: string }>(integ.testCases)) {
-    const stackName = testCase.assertionStackName;
-    const template = JSON.parse(fs.readFileSync(path.join(assemblyDir, `${stackName}.template.json`), 'utf-8'));
-    const expected = Object.keys(template.Outputs ?? {}).filter((name) => name.startsWith('AssertionResults'));
-    const outputs: Record<string, string> = JSON.parse(fs.readFileSync(outputsFile, 'utf-8'))[stackName] ?? {};
-    if (expected.length === 0) {
-      failures.push(`${stackName}: no assertions`);
-    }
-    for (const name of expected) {
-      const value = outputs[name];
-      if (value === undefined) {
-        failures.push(`${name}: no result`);
-        continue;
-      }
-      const result = JSON.parse(value) as { status: string; message?: string };
-      if (result.status !== 'success') {
-        failures.push(`${name}: ${result.message ?? value}`);
-      }
-    }
-  }
-  return failures.length > 0 ? failures.join('\n') : undefined;
-}
-
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const outRoot = path.resolve(__dirname, '..', '..', 'cdk.out', 'integ');
@@ -113,7 +87,7 @@ async function main(): Promise<void> {
     if (deployed !== 0) {
       outcome = 'FAILED: deployment failed (an EncryptionCheck violation or a resource error; see the events above)';
     } else {
-      const failures = failedAssertions(assemblyDir, outputsFile);
+      const failures = failedAssertions(assemblyDir, JSON.parse(fs.readFileSync(outputsFile, 'utf-8')));
       outcome = failures ? `FAILED:\n${failures}` : 'passed';
     }
     if (options.clean) {
