@@ -49,7 +49,7 @@ export interface S3EncryptionKeyProps {
  * manages:
  *
  * - the account root keeps the administrative actions, so the key never becomes unmanageable,
- *   but not the cryptographic ones;
+ *   but not the cryptographic ones, nor `kms:CreateGrant` (grants escape `kms:ViaService`);
  * - cryptographic use is allowed only to principals of this account whose IAM policies allow
  *   it, and only through S3 in this region (`kms:ViaService` `s3.<region>.<url suffix>`,
  *   `kms:CallerAccount`), so the key cannot decrypt data outside S3;
@@ -70,11 +70,13 @@ export class S3EncryptionKey extends kms.Key {
     const policy = new iam.PolicyDocument({
       statements: [
         // In a key policy, resource "*" means "this key"; no narrower resource exists.
+        // kms:CreateAlias rather than kms:Create*: kms:CreateGrant would let an administrator
+        // grant Decrypt outside S3, since grants are not bound by the kms:ViaService condition.
         new iam.PolicyStatement({
           sid: S3EncryptionKey.SID_KEY_ADMINISTRATION,
           principals: [accountRoot],
           actions: [
-            'kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*',
+            'kms:CreateAlias', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*',
             'kms:Revoke*', 'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource',
             'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:RotateKeyOnDemand',
           ],

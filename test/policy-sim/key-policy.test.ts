@@ -114,18 +114,16 @@ describe.each(KEYS)('key policy of %s', (_name, keyUnderTest) => {
       expect(results).toEqual(Object.fromEntries(actions.map((a) => [a, outcome])));
     });
 
-  // Known admin power, asserted so that a change is deliberate: the administration statement's
-  // kms:Create* includes kms:CreateGrant, and a grant is not bound by the key policy's
-  // kms:ViaService condition, so an IAM principal allowed kms:CreateGrant can grant itself
-  // Decrypt outside S3 (as one allowed kms:PutKeyPolicy can rewrite the policy). A principal
-  // whose IAM policy allows only the cryptographic actions cannot.
-  test('kms:CreateGrant is an administrative power: allowed to a key admin, not to a crypto user', async () => {
+  // kms:CreateGrant is kept from everyone, administrators included: a grant is not bound by the
+  // key policy's kms:ViaService condition, so whoever may create grants could give itself
+  // Decrypt outside S3. The administration statement names kms:CreateAlias, not kms:Create*.
+  test('kms:CreateGrant is allowed to nobody, not even a key admin', async () => {
     const key = keyUnderTest();
     const createGrant = async (caller: Caller) => (await simulate(
       { principal: CALLERS[caller].arn, action: 'kms:CreateGrant', resource: key.keyArn, resourceAccount: OWNER_ACCOUNT, context: { 'kms:CallerAccount': OWNER_ACCOUNT } },
       { resourcePolicy: key.policy, identityPolicies: CALLERS[caller].identity },
     )).result;
-    expect(await createGrant('key admin')).toBe('Allowed');
+    expect(await createGrant('key admin')).toBe('ImplicitlyDenied');
     expect(await createGrant('crypto user')).toBe('ImplicitlyDenied');
   });
 
