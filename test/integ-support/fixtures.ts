@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
-import { EncryptionCheck } from '../../src';
+import { EncryptedBucket, EncryptionCheck } from '../../src';
 
 /**
  * An app whose output is deterministic: no construct-creation or metadata stack traces (they
@@ -265,7 +265,10 @@ export function expectCheckAttributes(integ: IntegTest, id: string, check: Encry
   return call;
 }
 
-/** The `EncryptionCheck` an `EncryptedBucket` creates for itself (child `EncryptionCheck`). */
-export function checkOf(bucket: s3.IBucket): EncryptionCheck {
-  return bucket.node.findChild('EncryptionCheck') as EncryptionCheck;
+/** The `EncryptionCheck` an `EncryptedBucket` creates for itself (`verifyEncryption`, on by default). */
+export function checkOf(bucket: EncryptedBucket): EncryptionCheck {
+  if (!bucket.encryptionCheck) {
+    throw new Error(`${bucket.node.path} has no EncryptionCheck; the suites rely on verifyEncryption (default true).`);
+  }
+  return bucket.encryptionCheck;
 }
