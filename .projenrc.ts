@@ -140,8 +140,6 @@ new JsonFile(project, 'cdk.json', {
     app: 'npx projen example:app 1>&2',
     output: 'cdk.out',
     context: {
-      // Templates must not embed stack traces (paths, line numbers): deterministic output.
-      '@aws-cdk/core:stackTraces': false,
       // `cdk init` sets this for every new app: S3 server access log delivery is granted by
       // the target's bucket policy instead of an ACL, which BucketOwnerEnforced disables.
       '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,

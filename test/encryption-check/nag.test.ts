@@ -23,7 +23,7 @@ const BUCKET_CHOICES = [
 const packs = (): NagPack[] => [new AwsSolutionsChecks(), new HIPAASecurityChecks(), new NIST80053R5Checks(), new PCIDSS321Checks()];
 
 function checkedApp(): { app: App; buckets: s3.Bucket[] } {
-  const app = new App({ context: { '@aws-cdk/core:stackTraces': false } });
+  const app = new App({ stackTraces: false });
   const data = new Stack(app, 'Data', { env: TEST_ENV });
   const elsewhere = new s3.Bucket(data, 'Elsewhere', { enforceSSL: true, versioned: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL });
   const stack = new Stack(app, 'Checked', { env: TEST_ENV });

@@ -36,7 +36,7 @@ export const VALID_CONFIGS = ALL_CONFIGS.filter((c) => !isRejected(c));
 export const REJECTED_CONFIGS = ALL_CONFIGS.filter(isRejected);
 
 export function newStack(): Stack {
-  const app = new App({ context: { '@aws-cdk/core:stackTraces': false } });
+  const app = new App({ stackTraces: false });
   return new Stack(app, 'PolicySim', { env: { account: OWNER_ACCOUNT, region: 'eu-west-1' } });
 }
 
