@@ -56,13 +56,19 @@ export interface S3EncryptionKeyProps {
  * - automatic rotation is on and the key is retained on deletion.
  *
  * Grants such as `bucket.grantRead(role)` add the KMS permissions to the principal's policy;
- * the key policy then limits them to requests that come through S3.
+ * the key policy then limits them to requests that come through S3. A statement added to the
+ * key policy later (a cross-account grant, `addToResourcePolicy`) that allows a cryptographic
+ * action without a `kms:ViaService` condition gets the same S3-only condition, so no principal,
+ * in this account or another, can use the key outside S3 through it.
  */
 export class S3EncryptionKey extends kms.Key {
   /** Sid of the key policy statement that keeps administration with the account root. */
   public static readonly SID_KEY_ADMINISTRATION = 'KeyAdministrationByAccount';
   /** Sid of the key policy statement that allows cryptographic use only through S3. */
   public static readonly SID_USE_THROUGH_S3 = 'UseOnlyThroughS3InThisAccount';
+
+  /** KMS actions that encrypt, decrypt or hand out key use; each is limited to use through S3. */
+  private static readonly CRYPTOGRAPHIC_ACTIONS = /^kms:(\*|Encrypt|Decrypt|ReEncrypt|GenerateDataKey|CreateGrant)/;
 
   constructor(scope: Construct, id: string, props: S3EncryptionKeyProps = {}) {
     const stack = Stack.of(scope);
@@ -112,5 +118,23 @@ export class S3EncryptionKey extends kms.Key {
       (this.node.defaultChild as kms.CfnKey).description =
         `Encrypts S3 objects; usable only through S3 in this account and region (${this.node.path})`;
     }
+  }
+
+  /**
+   * Adds a statement to the key policy. An Allow of a cryptographic action without a
+   * `kms:ViaService` condition is added with the condition `kms:ViaService` =
+   * `s3.<region>.<url suffix>`, which keeps the key usable only through S3.
+   */
+  public addToResourcePolicy(statement: iam.PolicyStatement, allowNoOp?: boolean): iam.AddToResourcePolicyResult {
+    const grantsUse = statement.effect === iam.Effect.ALLOW && statement.actions.some((action) => S3EncryptionKey.CRYPTOGRAPHIC_ACTIONS.test(action));
+    const conditions = statement.conditions ?? {};
+    const limited = Object.values(conditions).some((block: any) => block && typeof block === 'object' && 'kms:ViaService' in block);
+    if (!grantsUse || limited) {
+      return super.addToResourcePolicy(statement, allowNoOp);
+    }
+    const stack = Stack.of(this);
+    const throughS3 = statement.copy();
+    throughS3.addCondition('StringEquals', { 'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}` });
+    return super.addToResourcePolicy(throughS3, allowNoOp);
   }
 }

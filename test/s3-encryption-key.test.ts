@@ -81,4 +81,32 @@ describe('S3EncryptionKey', () => {
       PolicyDocument: { Statement: [Match.objectLike({ Action: Match.arrayWith(['kms:Decrypt']) })] },
     });
   });
+
+  test('a cross-account grant is limited to use through S3, like every other use', () => {
+    const { stack } = testStack();
+    const key = new S3EncryptionKey(stack, 'Key');
+    key.grantDecrypt(new iam.ArnPrincipal('arn:aws:iam::222222222222:role/Partner'));
+    const statements = keyPolicy(Template.fromStack(stack));
+    expect(statements).toHaveLength(3);
+    expect(statements[2]).toMatchObject({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Principal: { AWS: 'arn:aws:iam::222222222222:role/Partner' },
+      Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-west-1.', { Ref: 'AWS::URLSuffix' }]] } } },
+    });
+  });
+
+  test('statements that already name kms:ViaService, or grant no cryptographic use, are added unchanged', () => {
+    const { stack } = testStack();
+    const key = new S3EncryptionKey(stack, 'Key');
+    const partner = new iam.ArnPrincipal('arn:aws:iam::222222222222:role/Partner');
+    key.addToResourcePolicy(new iam.PolicyStatement({ actions: ['kms:DescribeKey'], principals: [partner], resources: ['*'] }));
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      actions: ['kms:GenerateDataKey'], principals: [partner], resources: ['*'],
+      conditions: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
+    }));
+    const statements = keyPolicy(Template.fromStack(stack));
+    expect(statements[2].Condition).toBeUndefined();
+    expect(statements[3].Condition).toEqual({ StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } });
+  });
 });
