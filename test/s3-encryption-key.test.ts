@@ -102,7 +102,9 @@ describe('S3EncryptionKey', () => {
     const partner = new iam.ArnPrincipal('arn:aws:iam::222222222222:role/Partner');
     key.addToResourcePolicy(new iam.PolicyStatement({ actions: ['kms:DescribeKey'], principals: [partner], resources: ['*'] }));
     key.addToResourcePolicy(new iam.PolicyStatement({
-      actions: ['kms:GenerateDataKey'], principals: [partner], resources: ['*'],
+      actions: ['kms:GenerateDataKey'],
+      principals: [partner],
+      resources: ['*'],
       conditions: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
     }));
     const statements = keyPolicy(Template.fromStack(stack));
