@@ -135,6 +135,9 @@ export function resolveEncryptionSettings(input: EncryptionSettingsInput): {
   if (encryption === s3.BucketEncryption.UNENCRYPTED) {
     throw new Error('encryption: UNENCRYPTED is not allowed: S3 encrypts every object anyway and this library makes the default explicit. Use S3_MANAGED (SSE-S3), KMS (SSE-KMS) or DSSE (DSSE-KMS), or omit `encryption` for S3_MANAGED.');
   }
+  if (input.encryptionKey instanceof kms.Alias) {
+    throw new Error(`encryptionKey is an alias (${input.encryptionKey.node.path}): pass the key itself (for example kms.Key.fromKeyArn), because S3 and the bucket policy compare full key ARNs, and an alias ARN never matches.`);
+  }
   if (input.encryptionKey && !usesCustomerKey(encryption)) {
     throw new Error(`encryptionKey is set but encryption is ${encryption}, which does not use a customer managed key. Set encryption to KMS or DSSE to use the key, or remove encryptionKey.`);
   }

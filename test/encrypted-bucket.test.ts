@@ -390,6 +390,12 @@ describe('validation', () => {
       .toThrow(new RegExp(`encryptionKey is set but encryption is ${encryption}.*Set encryption to KMS or DSSE`));
   });
 
+  test('rejects an alias as the encryptionKey: S3 compares full key ARNs', () => {
+    const { stack } = testStack();
+    const alias = new kms.Alias(stack, 'Alias', { aliasName: 'alias/data', targetKey: new kms.Key(stack, 'Key') });
+    expect(() => new EncryptedBucket(stack, 'Bucket', { encryptionKey: alias })).toThrow(/encryptionKey is an alias \(TestStack\/Alias\): pass the key itself/);
+  });
+
   test('does not reject an unresolved minimumTLSVersion token', () => {
     const { stack } = testStack();
     expect(() => new EncryptedBucket(stack, 'Bucket', { minimumTLSVersion: Token.asNumber({ Ref: 'MinTls' }) })).not.toThrow();
