@@ -6,6 +6,7 @@ import { IConstruct } from 'constructs';
 import { BucketEncryptionPolicy } from './bucket-encryption-policy';
 import { EncryptedBucket } from './encrypted-bucket';
 import { CustomerProvidedKeys, EncryptionHeaders, EncryptionSettings, resolveEncryptionSettings, sseAlgorithmOf, usesCustomerKey } from './encryption-options';
+import { bucketPoliciesOf } from './nag/analysis/bucket';
 import { S3EncryptionKey } from './s3-encryption-key';
 
 /**
@@ -37,7 +38,8 @@ export interface EnforceEncryptionProps {
   /**
    * Whether S3 Bucket Keys are enabled. Not supported with DSSE-KMS.
    *
-   * @default - true for SSE-KMS, unset otherwise
+   * @default - for SSE-KMS, the `BucketKeyEnabled` the bucket already declares, else true;
+   * unset otherwise
    */
   readonly bucketKeyEnabled?: boolean;
 
@@ -133,10 +135,13 @@ export class EnforceEncryption extends Mixin {
     if (encryption !== undefined && usesCustomerKey(encryption) && !encryptionKey) {
       encryptionKey = current.key ?? newEncryptionKey(l2 ?? cfnBucket);
     }
+    const sseKms = encryption === s3.BucketEncryption.KMS || encryption === s3.BucketEncryption.KMS_MANAGED;
     const { settings, warnings } = resolveEncryptionSettings({
       encryption,
       encryptionKey,
-      bucketKeyEnabled: this.props.bucketKeyEnabled,
+      // An omitted option keeps what the bucket declares, as for `encryption` (SSE-KMS only:
+      // the setting means nothing for SSE-S3 and DSSE-KMS does not support it).
+      bucketKeyEnabled: this.props.bucketKeyEnabled ?? (sseKms ? current.bucketKeyEnabled : undefined),
       customerProvidedKeys: this.props.customerProvidedKeys,
       encryptionHeaders: this.props.encryptionHeaders,
       minimumTLSVersion: this.props.minimumTLSVersion,
@@ -202,17 +207,26 @@ function bucketEncryptionOf(settings: EncryptionSettings): s3.CfnBucket.BucketEn
   };
 }
 
-/** The encryption a bucket's template declares, and its customer managed key when one is known. */
-function declaredEncryption(cfnBucket: s3.CfnBucket, l2?: s3.BucketBase): { encryption?: s3.BucketEncryption; key?: kms.IKey } {
+/** What a bucket's template declares as its encryption. */
+interface DeclaredEncryption {
+  readonly encryption?: s3.BucketEncryption;
+  /** The customer managed key, when one is known. */
+  readonly key?: kms.IKey;
+  /** `BucketKeyEnabled` when the template declares it as a boolean. */
+  readonly bucketKeyEnabled?: boolean;
+}
+
+/** The encryption a bucket's template declares, its customer managed key when one is known, and its Bucket Key setting. */
+function declaredEncryption(cfnBucket: s3.CfnBucket, l2?: s3.BucketBase): DeclaredEncryption {
   const config = cfnBucket.bucketEncryption as s3.CfnBucket.BucketEncryptionProperty | undefined;
   const rules = config && !Token.isUnresolved(config) ? config.serverSideEncryptionConfiguration : undefined;
   const rule = Array.isArray(rules) ? rules[0] : undefined;
-  const byDefault = rule && !Token.isUnresolved(rule)
-    ? (rule as s3.CfnBucket.ServerSideEncryptionRuleProperty).serverSideEncryptionByDefault
-    : undefined;
+  const readable = rule && !Token.isUnresolved(rule) ? rule as s3.CfnBucket.ServerSideEncryptionRuleProperty : undefined;
+  const byDefault = readable?.serverSideEncryptionByDefault;
   if (!byDefault || Token.isUnresolved(byDefault)) {
     return {};
   }
+  const bucketKeyEnabled = typeof readable?.bucketKeyEnabled === 'boolean' ? readable.bucketKeyEnabled : undefined;
   const { sseAlgorithm, kmsMasterKeyId } = byDefault as s3.CfnBucket.ServerSideEncryptionByDefaultProperty;
   if (sseAlgorithm === 'AES256') {
     return { encryption: s3.BucketEncryption.S3_MANAGED };
@@ -222,10 +236,10 @@ function declaredEncryption(cfnBucket: s3.CfnBucket, l2?: s3.BucketBase): { encr
     return {};
   }
   if (kmsMasterKeyId === undefined) {
-    return { encryption: dsse ? s3.BucketEncryption.DSSE_MANAGED : s3.BucketEncryption.KMS_MANAGED };
+    return { encryption: dsse ? s3.BucketEncryption.DSSE_MANAGED : s3.BucketEncryption.KMS_MANAGED, bucketKeyEnabled };
   }
   const key = l2?.encryptionKey ?? keyReferencedBy(cfnBucket, kmsMasterKeyId);
-  return { encryption: dsse ? s3.BucketEncryption.DSSE : s3.BucketEncryption.KMS, key };
+  return { encryption: dsse ? s3.BucketEncryption.DSSE : s3.BucketEncryption.KMS, key, bucketKeyEnabled };
 }
 
 /**
@@ -319,19 +333,25 @@ function addStatements(cfnBucket: s3.CfnBucket, bucket: s3.IBucket, statements: 
   policy.policyDocument = document;
 }
 
-/** The `AWS::S3::BucketPolicy` of the bucket: the L2's, or any in the app that references it. */
+/**
+ * The `AWS::S3::BucketPolicy` of the bucket: the L2's, or any in the app that targets it (by
+ * reference, also from another stack, or by the bucket's literal name). S3 keeps one policy per
+ * bucket and the one deployed last replaces the others, so merging into one of several would
+ * not enforce anything: that is an error.
+ */
 function existingPolicy(cfnBucket: s3.CfnBucket, bucket: s3.IBucket): s3.CfnBucketPolicy | undefined {
+  const policies = new Set<s3.CfnBucketPolicy>();
   const own = bucket.policy?.node.defaultChild;
   if (own && s3.CfnBucketPolicy.isCfnBucketPolicy(own)) {
-    return own;
+    policies.add(own);
   }
-  return cfnBucket.node.root.node.findAll().find((c): c is s3.CfnBucketPolicy => {
-    if (!s3.CfnBucketPolicy.isCfnBucketPolicy(c) || !Token.isUnresolved(c.bucket)) {
-      return false;
-    }
-    const reversed = Tokenization.reverse(c.bucket);
-    return Reference.isReference(reversed) && reversed.target === cfnBucket;
-  });
+  bucketPoliciesOf(cfnBucket).forEach((policy) => policies.add(policy));
+  if (policies.size > 1) {
+    throw new Error(`EnforceEncryption: ${policies.size} AWS::S3::BucketPolicy resources target the bucket ${cfnBucket.node.path} ` +
+      `(${[...policies].map((policy) => policy.node.path).join(', ')}). S3 keeps one policy per bucket and the one deployed last replaces the others, ` +
+      'so statements merged into one of them may never take effect. Keep one policy per bucket (add statements through bucket.addToResourcePolicy or to one s3.BucketPolicy), then apply EnforceEncryption.');
+  }
+  return [...policies][0];
 }
 
 /** JSON with sorted keys, so that two renderings of one statement compare equal. */

@@ -193,6 +193,43 @@ describe('merging into an existing bucket policy', () => {
   });
 });
 
+describe('a bucket with several bucket policies', () => {
+  const readForAuditors = (bucket: s3.IBucket) => new iam.PolicyStatement({
+    sid: 'ReadForAuditors', principals: [new iam.AccountPrincipal('222222222222')], actions: ['s3:GetObject'], resources: [bucket.arnForObjects('*')],
+  });
+
+  test('is an error naming the bucket and every policy (S3 keeps only the one deployed last)', () => {
+    const stack = newStack();
+    const bucket = new s3.Bucket(stack, 'Bucket', { enforceSSL: true });
+    new s3.BucketPolicy(stack, 'SecondPolicy', { bucket }).document.addStatements(readForAuditors(bucket));
+    expect(() => bucket.with(new EnforceEncryption())).toThrow(
+      /2 AWS::S3::BucketPolicy resources target the bucket Stack\/Bucket\/Resource \(Stack\/Bucket\/Policy\/Resource, Stack\/SecondPolicy\/Resource\).*one policy per bucket/);
+  });
+
+  test('an L1 bucket with two L1 policies, one in another stack, is an error too', () => {
+    const app = new App();
+    const data = new Stack(app, 'Data', { env });
+    const access = new Stack(app, 'Access', { env });
+    const raw = new s3.CfnBucket(data, 'Raw', { bucketName: 'raw-data' });
+    new s3.CfnBucketPolicy(data, 'ByName', { bucket: 'raw-data', policyDocument: { Statement: [] } });
+    new s3.CfnBucketPolicy(access, 'ByRef', { bucket: raw.ref, policyDocument: { Statement: [] } });
+    expect(() => Mixins.of(app).apply(new EnforceEncryption())).toThrow(/target the bucket Data\/Raw \((Data\/ByName, Access\/ByRef|Access\/ByRef, Data\/ByName)\)/);
+  });
+
+  test('a policy attached by literal name is merged into, not doubled', () => {
+    const stack = newStack();
+    new s3.CfnBucket(stack, 'Raw', { bucketName: 'raw-data' });
+    new s3.CfnBucketPolicy(stack, 'ByName', { bucket: 'raw-data', policyDocument: { Statement: [] } });
+    Mixins.of(stack).apply(new EnforceEncryption());
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::S3::BucketPolicy', 1);
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: 'raw-data',
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Sid: BucketEncryptionPolicy.SID_DENY_INSECURE_TRANSPORT })]) },
+    });
+  });
+});
+
 describe('idempotence', () => {
   const build = (times: number, options: EnforceEncryptionProps, how: 'with' | 'mixins') => {
     const stack = newStack();
@@ -301,6 +338,32 @@ describe('KMS keys', () => {
       serverSideEncryptionConfiguration: [{ serverSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: arn } }],
     });
     Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 1);
+  });
+
+  test('an omitted bucketKeyEnabled keeps an SSE-KMS bucket\'s declared BucketKeyEnabled false', () => {
+    const stack = newStack();
+    const key = new kms.CfnKey(stack, 'RawKey', { enableKeyRotation: true });
+    const noBucketKey = new s3.CfnBucket(stack, 'NoBucketKey', {
+      bucketEncryption: { serverSideEncryptionConfiguration: [{ serverSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.attrArn }, bucketKeyEnabled: false }] },
+    });
+    const l2 = new s3.Bucket(stack, 'L2', { encryption: s3.BucketEncryption.KMS_MANAGED, bucketKeyEnabled: false });
+    const undeclared = new s3.CfnBucket(stack, 'Undeclared', {
+      bucketEncryption: { serverSideEncryptionConfiguration: [{ serverSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.attrArn } }] },
+    });
+    Mixins.of(stack).apply(new EnforceEncryption());
+
+    const bucketKeyOf = (bucket: s3.CfnBucket) => stack.resolve(bucket.bucketEncryption).serverSideEncryptionConfiguration[0].bucketKeyEnabled;
+    expect(bucketKeyOf(noBucketKey)).toBe(false);
+    expect(bucketKeyOf(l2.node.defaultChild as s3.CfnBucket)).toBe(false);
+    expect(bucketKeyOf(undeclared)).toBe(true);
+
+    // An explicit option still wins.
+    const explicit = newStack();
+    const keyed = new s3.CfnBucket(explicit, 'Raw', {
+      bucketEncryption: { serverSideEncryptionConfiguration: [{ serverSideEncryptionByDefault: { sseAlgorithm: 'aws:kms' }, bucketKeyEnabled: false }] },
+    });
+    keyed.with(new EnforceEncryption({ bucketKeyEnabled: true }));
+    expect(explicit.resolve(keyed.bucketEncryption).serverSideEncryptionConfiguration[0].bucketKeyEnabled).toBe(true);
   });
 
   test('a key named by alias cannot be put in the statements: the error says to pass encryptionKey', () => {

@@ -40,6 +40,8 @@ export class S3EncryptionChecks extends NagPack {
   public static readonly PACK_NAME = 'S3Encryption';
   /** The bucket declares its default encryption (SSE-S3, SSE-KMS or DSSE-KMS). */
   public static readonly DEFAULT_ENCRYPTION = 'S3Encryption-DefaultEncryption';
+  /** At most one `AWS::S3::BucketPolicy` targets the bucket (S3 keeps only the one deployed last). */
+  public static readonly SINGLE_BUCKET_POLICY = 'S3Encryption-SingleBucketPolicy';
   /** The bucket policy denies requests without TLS, on the bucket and its objects. */
   public static readonly TLS_ONLY = 'S3Encryption-TlsOnly';
   /** The bucket policy denies requests below TLS 1.2. */

@@ -24,6 +24,7 @@ export function newStack(id = 'Stack'): Stack {
 
 export const RULES = {
   DEFAULT_ENCRYPTION: S3EncryptionChecks.DEFAULT_ENCRYPTION,
+  SINGLE_BUCKET_POLICY: S3EncryptionChecks.SINGLE_BUCKET_POLICY,
   TLS_ONLY: S3EncryptionChecks.TLS_ONLY,
   MINIMUM_TLS_VERSION: S3EncryptionChecks.MINIMUM_TLS_VERSION,
   SSE_C_BLOCKED: S3EncryptionChecks.SSE_C_BLOCKED,

@@ -17,14 +17,21 @@ export interface DenyShape {
 }
 
 /**
- * Whether some bucket policy statement of `bucket` is a Deny for every principal of the given
- * shape. `undefined` when no statement matches but one could not be read.
+ * Whether the bucket policy of `bucket` has a Deny for every principal of the given shape.
+ * `undefined` when no statement matches but one could not be read.
+ *
+ * When several `AWS::S3::BucketPolicy` resources target the bucket, S3 keeps only the one
+ * deployed last, so the Deny must be in each of them; a bucket without any policy has none.
  */
 export function hasDeny(bucket: s3.CfnBucket, shape: DenyShape): boolean | undefined {
   const identity = bucketIdentity(bucket);
   const arns = bucketArnPattern(identity);
   const normalize = (r: string) => normalizeResource(r, identity);
-  return anyOf(bucketPolicyStatements(bucket), (statement) => {
+  const policies = bucketPolicyStatements(bucket);
+  if (policies.length === 0) {
+    return false;
+  }
+  return allOf(policies.map((statements) => anyOf(statements, (statement) => {
     if (statement.effect !== 'Deny' || !statement.everyPrincipal) {
       return false;
     }
@@ -37,5 +44,5 @@ export function hasDeny(bucket: s3.CfnBucket, shape: DenyShape): boolean | undef
       shape.objects ? coversResource(statement, arns.objects, normalize) : true,
       shape.conditions(statement),
     ]);
-  });
+  })));
 }

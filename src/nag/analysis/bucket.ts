@@ -112,20 +112,21 @@ function indexBucketPolicies(root: IConstruct): { byTarget: Map<IConstruct, s3.C
 }
 
 /**
- * Every statement of every bucket policy of `bucket`, resolved as the bucket's stack sees it
- * (so a policy in another stack shows the bucket as `Fn::GetAtt`, not `Fn::ImportValue`).
- * Throws `UnresolvableValue` when a policy document cannot be read.
+ * The statements of each bucket policy of `bucket`, one list per `AWS::S3::BucketPolicy`,
+ * resolved as the bucket's stack sees it (so a policy in another stack shows the bucket as
+ * `Fn::GetAtt`, not `Fn::ImportValue`). Throws `UnresolvableValue` when a policy document
+ * cannot be read.
+ *
+ * The lists are kept apart on purpose: S3 keeps one policy per bucket, so with several
+ * `AWS::S3::BucketPolicy` resources the one deployed last replaces the others. A statement a
+ * rule needs only counts if every one of them has it.
  */
-export function bucketPolicyStatements(bucket: s3.CfnBucket): NormalizedStatement[] {
+export function bucketPolicyStatements(bucket: s3.CfnBucket): NormalizedStatement[][] {
   return memoized('bucketPolicyStatements', bucket, readBucketPolicyStatements);
 }
 
-function readBucketPolicyStatements(bucket: s3.CfnBucket): NormalizedStatement[] {
-  const statements: NormalizedStatement[] = [];
-  for (const policy of bucketPoliciesOf(bucket)) {
-    statements.push(...normalizeStatements(resolveIn(bucket, policy.policyDocument)));
-  }
-  return statements;
+function readBucketPolicyStatements(bucket: s3.CfnBucket): NormalizedStatement[][] {
+  return bucketPoliciesOf(bucket).map((policy) => normalizeStatements(resolveIn(bucket, policy.policyDocument)));
 }
 
 /**

@@ -4,12 +4,14 @@ import { EncryptionHeaders } from './encryption-headers';
 import { KmsKeyRotation } from './kms-key-rotation';
 import { KmsKeyViaService } from './kms-key-via-service';
 import { MinimumTlsVersion } from './minimum-tls-version';
+import { SingleBucketPolicy } from './single-bucket-policy';
 import { SseCBlocked } from './sse-c-blocked';
 import { TlsOnly } from './tls-only';
 
 /** Every rule of the S3EncryptionChecks pack, in report order. */
 export const S3_ENCRYPTION_RULES = [
   DefaultEncryption,
+  SingleBucketPolicy,
   TlsOnly,
   MinimumTlsVersion,
   SseCBlocked,

@@ -97,3 +97,19 @@ describe('S3Encryption-TlsOnly', () => {
     expect(flags(stack, rule, 'Stack/Raw')).toBe(false);
   });
 });
+
+describe('S3Encryption-TlsOnly with several bucket policies', () => {
+  test('a deny in one policy does not count when another policy of the bucket lacks it (S3 keeps only one)', () => {
+    const stack = newStack();
+    const raw = new s3.CfnBucket(stack, 'Raw');
+    new s3.CfnBucketPolicy(stack, 'Denies', {
+      bucket: raw.ref,
+      policyDocument: { Statement: [denyStatement({ action: 's3:*', resource: [raw.attrArn, `${raw.attrArn}/*`], condition: insecure })] },
+    });
+    new s3.CfnBucketPolicy(stack, 'Grants', {
+      bucket: raw.ref,
+      policyDocument: { Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::222222222222:root' }, Action: 's3:GetObject', Resource: `${raw.attrArn}/*` }] },
+    });
+    expect(flags(stack, rule, 'Stack/Raw')).toBe(true);
+  });
+});
