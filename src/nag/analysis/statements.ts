@@ -11,6 +11,8 @@ export interface NormalizedStatement {
   readonly effect: string;
   /** `true` when the statement applies to every principal (`*` or `{"AWS": "*"}`), without NotPrincipal. */
   readonly everyPrincipal: boolean;
+  /** `true` when the statement has a `NotPrincipal`: it applies to every principal but the ones named. */
+  readonly notPrincipal: boolean;
   readonly actions?: string[];
   readonly notActions?: string[];
   readonly resources?: string[];
@@ -52,6 +54,7 @@ export function normalizeStatements(document: unknown): NormalizedStatement[] {
       sid: typeof statement.Sid === 'string' ? statement.Sid : undefined,
       effect: statement.Effect,
       everyPrincipal: statement.NotPrincipal === undefined && isEveryPrincipal(statement.Principal),
+      notPrincipal: statement.NotPrincipal !== undefined,
       actions: optionalList(statement.Action),
       notActions: optionalList(statement.NotAction),
       resources: optionalList(statement.Resource),

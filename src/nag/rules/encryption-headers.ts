@@ -1,9 +1,10 @@
-import { CfnResource } from 'aws-cdk-lib';
+import { CfnResource, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagMessageLevel, NagRuleCompliance } from 'cdk-nag';
 import { KMS_ALGORITHMS, SERVER_SIDE_ALGORITHMS, defaultEncryptionOf, flattenedKeyId } from '../analysis/bucket';
 import { hasDeny } from '../analysis/bucket-statements';
-import { globMatches } from '../analysis/intrinsics';
+import { findInApp, globMatches, logicalIdOf } from '../analysis/intrinsics';
 import { S3EncryptionRule, verdict } from '../analysis/rule';
 import { NormalizedStatement, allOf, conditionValues } from '../analysis/statements';
 
@@ -51,8 +52,41 @@ function deniesMismatchedAlgorithm(algorithm: string) {
   };
 }
 
+/** How a key-id condition value compares with the bucket's key. */
+type KeyComparison = 'same' | 'different' | 'unknown';
+
+/** A value that is only a reference to a resource (`<Id>` or `<Id.Attr>`), not a pseudo parameter. */
+const REFERENCE = /^<([^<>.:]+)(?:\.[^<>]+)?>$/;
+
+/**
+ * Compares a key-id condition value with the bucket's key, both flattened. Two literals compare
+ * as strings; two references to different `AWS::KMS::Key` resources of the bucket's stack are
+ * different keys. A literal ARN against a reference, an alias, an import or the same key in
+ * another form cannot be compared at synth time.
+ */
+function compareKeys(bucket: s3.CfnBucket, value: string, keyId: string): KeyComparison {
+  if (value === keyId) {
+    return 'same';
+  }
+  if (!value.includes('<') && !keyId.includes('<')) {
+    return 'different';
+  }
+  const a = REFERENCE.exec(value)?.[1];
+  const b = REFERENCE.exec(keyId)?.[1];
+  if (a === undefined || b === undefined || a === b) {
+    return 'unknown';
+  }
+  return isKeyOfStack(bucket, a) && isKeyOfStack(bucket, b) ? 'different' : 'unknown';
+}
+
+/** Whether `logicalId` is an `AWS::KMS::Key` of the bucket's stack. */
+function isKeyOfStack(bucket: s3.CfnBucket, logicalId: string): boolean {
+  const stack = Stack.of(bucket);
+  return findInApp(bucket, 'CfnKey', kms.CfnKey.isCfnKey).some((key) => Stack.of(key) === stack && logicalIdOf(key) === logicalId);
+}
+
 /** Denies every `x-amz-server-side-encryption-aws-kms-key-id` other than the bucket's key. */
-function deniesForeignKey(keyId: string | undefined) {
+function deniesForeignKey(bucket: s3.CfnBucket, keyId: string | undefined) {
   return (statement: NormalizedStatement): boolean | undefined => {
     const negated = negatedValues(statement, KEY_ID);
     if (negated === undefined || negated.values === null) {
@@ -65,11 +99,12 @@ function deniesForeignKey(keyId: string | undefined) {
       // The AWS managed key aws/s3 has no ARN at synth time; any named key is someone else's.
       return false;
     }
-    if (negated.values.every((v) => v === keyId)) {
-      return true;
+    // Every value the condition lets through must be the bucket's key; a glob lets through others.
+    const comparisons = negated.values.map((v) => (negated.like && /[*?]/.test(v) ? 'different' : compareKeys(bucket, v, keyId)));
+    if (comparisons.includes('different')) {
+      return false;
     }
-    // A literal ARN against a reference (or the other way round) cannot be compared at synth time.
-    return negated.values.some((v) => v.includes('<')) || keyId.includes('<') ? undefined : false;
+    return comparisons.every((c) => c === 'same') ? true : undefined;
   };
 }
 
@@ -96,7 +131,7 @@ export const EncryptionHeaders: S3EncryptionRule = {
       const checks = [hasDeny(node, { ...shape, allowedConditions: allowedFor(SSE), conditions: deniesMismatchedAlgorithm(algorithm) })];
       if (KMS_ALGORITHMS.includes(algorithm)) {
         const keyId = flattenedKeyId(node, encryption.kmsMasterKeyId);
-        checks.push(hasDeny(node, { ...shape, allowedConditions: allowedFor(KEY_ID), conditions: deniesForeignKey(keyId) }));
+        checks.push(hasDeny(node, { ...shape, allowedConditions: allowedFor(KEY_ID), conditions: deniesForeignKey(node, keyId) }));
       }
       return allOf(checks);
     });

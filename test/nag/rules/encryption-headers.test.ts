@@ -57,3 +57,49 @@ describe('S3Encryption-EncryptionHeaders', () => {
     expect(l1('aws:kms:dsse', [{ StringNotEquals: { [SSE]: 'aws:kms' } }, { Null: { [KEY_ID]: 'false' } }])).toBe(true);
   });
 });
+
+describe('S3Encryption-EncryptionHeaders: which key the key-id deny lets through', () => {
+  /** A KMS bucket on key `BucketKey` whose DenyForeignKmsKey-style statement names `named`: `BucketKey`, `OtherKey`, `OtherAlias` or a literal. */
+  function withKeys(named: string, like = false): boolean {
+    const stack = newStack();
+    const keys: Record<string, kms.CfnKey> = {
+      BucketKey: new kms.CfnKey(stack, 'BucketKey', { enableKeyRotation: true }),
+      OtherKey: new kms.CfnKey(stack, 'OtherKey', { enableKeyRotation: true }),
+    };
+    const alias = new kms.CfnAlias(stack, 'OtherAlias', { aliasName: 'alias/bucket', targetKeyId: keys.BucketKey.ref });
+    const value = named === 'OtherAlias' ? alias.ref : keys[named]?.attrArn ?? named;
+    const raw = new s3.CfnBucket(stack, 'Raw', {
+      bucketEncryption: { serverSideEncryptionConfiguration: [{ serverSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: keys.BucketKey.attrArn } }] },
+    });
+    new s3.CfnBucketPolicy(stack, 'RawPolicy', {
+      bucket: raw.ref,
+      policyDocument: {
+        Statement: [
+          denyStatement({ action: 's3:PutObject', resource: `${raw.attrArn}/*`, condition: { StringNotEquals: { [SSE]: 'aws:kms' }, Null: { [SSE]: 'false' } } }),
+          denyStatement({ action: 's3:PutObject', resource: `${raw.attrArn}/*`, condition: { [like ? 'StringNotLike' : 'StringNotEquals']: { [KEY_ID]: value }, Null: { [KEY_ID]: 'false' } } }),
+        ],
+      },
+    });
+    return flags(stack, rule, 'Stack/Raw');
+  }
+
+  test('the bucket\'s own key complies', () => {
+    expect(withKeys('BucketKey')).toBe(false);
+  });
+
+  test('a reference to another key of the stack is a foreign key: flagged', () => {
+    expect(withKeys('OtherKey')).toBe(true);
+  });
+
+  test('a literal key ARN against a reference cannot be compared at synth time: not applicable', () => {
+    expect(withKeys('arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab')).toBe(false);
+  });
+
+  test('an alias reference may name the bucket\'s key: not applicable', () => {
+    expect(withKeys('OtherAlias')).toBe(false);
+  });
+
+  test('a StringNotLike glob lets other keys through: flagged', () => {
+    expect(withKeys('arn:aws:kms:eu-west-1:111111111111:key/*', true)).toBe(true);
+  });
+});

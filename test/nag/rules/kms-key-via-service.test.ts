@@ -59,3 +59,53 @@ describe('S3Encryption-KmsKeyViaService', () => {
     expect(flags(stack, rule, 'Stack/Raw')).toBe(true);
   });
 });
+
+describe('S3Encryption-KmsKeyViaService: grants and every principal', () => {
+  const viaS3 = { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' };
+  const crypto = ['kms:Decrypt', 'kms:GenerateDataKey*'];
+  const admin = (actions: string[], conditions?: Record<string, any>) => new iam.PolicyStatement({ principals: [new iam.AccountRootPrincipal()], actions, resources: ['*'], conditions });
+  const use = (principal: iam.IPrincipal, conditions: Record<string, any>) => new iam.PolicyStatement({ principals: [principal], actions: crypto, resources: ['*'], conditions });
+
+  function flagged(...statements: iam.PolicyStatement[]): boolean {
+    const stack = newStack();
+    const policy = new iam.PolicyDocument({ statements });
+    new s3.Bucket(stack, 'Bucket', { encryptionKey: new kms.Key(stack, 'Key', { policy, enableKeyRotation: true }) });
+    return flags(stack, rule, 'Stack/Key/Resource');
+  }
+
+  test.each([
+    ['kms:Create*', ['kms:Create*', 'kms:Describe*']],
+    ['kms:CreateGrant', ['kms:CreateGrant', 'kms:ListGrants']],
+    ['kms:* on an administrative-looking statement', ['kms:*']],
+  ])('an unconditioned %s for the account root is flagged (grants escape kms:ViaService)', (_name, actions) => {
+    expect(flagged(admin(actions), use(new iam.AccountRootPrincipal(), { StringEquals: viaS3 }))).toBe(true);
+  });
+
+  test('kms:CreateGrant with Bool kms:GrantIsForAWSResource true complies', () => {
+    expect(flagged(
+      admin(['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'], { Bool: { 'kms:GrantIsForAWSResource': 'true' } }),
+      use(new iam.AccountRootPrincipal(), { StringEquals: viaS3 }),
+    )).toBe(false);
+  });
+
+  test('kms:CreateGrant under kms:ViaService alone is flagged', () => {
+    expect(flagged(admin(['kms:CreateGrant'], { StringEquals: viaS3 }))).toBe(true);
+  });
+
+  test('Principal "*" with only kms:ViaService is flagged: any account could use the key through its own buckets', () => {
+    expect(flagged(use(new iam.AnyPrincipal(), { StringEquals: viaS3 }))).toBe(true);
+    expect(flagged(use(new iam.StarPrincipal(), { StringEquals: viaS3 }))).toBe(true);
+  });
+
+  test.each([
+    ['kms:CallerAccount', { 'kms:CallerAccount': '111111111111' }],
+    ['aws:PrincipalAccount', { 'aws:PrincipalAccount': ['111111111111', '222222222222'] }],
+    ['aws:PrincipalOrgID', { 'aws:PrincipalOrgID': 'o-abc123def4' }],
+  ])('Principal "*" with kms:ViaService and %s complies', (_name, account) => {
+    expect(flagged(use(new iam.AnyPrincipal(), { StringEquals: { ...viaS3, ...account } }))).toBe(false);
+  });
+
+  test('Principal "*" with a wildcard account is flagged', () => {
+    expect(flagged(use(new iam.AnyPrincipal(), { StringEquals: viaS3, StringLike: { 'kms:CallerAccount': '*' } }))).toBe(true);
+  });
+});
