@@ -9,5 +9,5 @@ const s3 = new S3Client({ maxAttempts: 1, followRegionRedirects: true });
 
 /** The Provider framework's onEvent handler of `EncryptionCheck`. */
 export async function handler(event: CloudFormationCustomResourceEvent, context: Context): Promise<OnEventResponse> {
-  return onEvent(event, { s3, remainingMs: () => context.getRemainingTimeInMillis() });
+  return onEvent(event, { s3, remainingMs: () => context.getRemainingTimeInMillis(), functionArn: context.invokedFunctionArn });
 }

@@ -14,9 +14,11 @@ import {
   accessDenied, awsError, BODY, BUCKET, CUSTOMER_KEY, CUSTOMER_KEY_MD5, expectNoUnexpectedCalls, probeKey, resetS3Mock, s3Mock, testEnv,
 } from './mock-s3';
 import { checkPrefix, compactReport, onEvent } from '../../src/encryption-check/handler/on-event';
+import { foreignKeyArn } from '../../src/encryption-check/handler/run-check';
 import { CheckProperties } from '../../src/encryption-check/types';
 
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-4333-8444-555555555555';
+/** The key id no key has, in the account, region and partition of the event's ServiceToken (the Provider framework's function). */
 const FOREIGN_KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-4000-8000-000000000000';
 const SSE_S3_SIDS = ['DenyInsecureTransport', 'DenyOutdatedTls', 'DenySseCUploads', 'DenyMismatchedEncryptionHeader'];
 
@@ -104,7 +106,7 @@ function sseS3Bucket(event: AnyEvent, options: { versioned?: boolean } = {}): vo
   s3Mock.on(PutObjectCommand, put(event, 'upload-without-headers'), true)
     .resolves({ ServerSideEncryption: 'AES256', VersionId: options.versioned ? 'v-plain' : undefined, $metadata: { httpStatusCode: 200 } });
   head(event, 'upload-without-headers', { ServerSideEncryption: 'AES256' });
-  s3Mock.on(PutObjectCommand, put(event, 'upload-with-mismatched-algorithm', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-4000-8000-000000000000' }), true)
+  s3Mock.on(PutObjectCommand, put(event, 'upload-with-mismatched-algorithm', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: FOREIGN_KEY_ARN }), true)
     .rejects(accessDenied());
   cleanup(event, [{ Key: probeKey(event, 'upload-without-headers'), ...(options.versioned ? { VersionId: 'v-plain' } : {}) }]);
 }
@@ -201,7 +203,7 @@ describe('Create: an SSE-S3 bucket with SSE-C blocked', () => {
   test('a mismatched header that is accepted is a violation; WARN reports it and succeeds', async () => {
     const event = sseS3Event({ OnViolation: 'WARN' });
     sseS3Bucket(event);
-    s3Mock.on(PutObjectCommand, put(event, 'upload-with-mismatched-algorithm', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-4000-8000-000000000000' }), true)
+    s3Mock.on(PutObjectCommand, put(event, 'upload-with-mismatched-algorithm', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: FOREIGN_KEY_ARN }), true)
       .rejects(awsError(400, 'KMS.NotFoundException', 'Invalid keyId'));
     const response = await onEvent(event, testEnv());
     expect(response.Data).toMatchObject({ MismatchedHeaderRefused: 'false', Violations: '1' });
@@ -219,6 +221,30 @@ describe('Create: an SSE-S3 bucket with SSE-C blocked', () => {
       .resolves({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY_ARN, BucketKeyEnabled: true, $metadata: { httpStatusCode: 200 } });
     head(event, 'upload-without-headers', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY_ARN, BucketKeyEnabled: true });
     await expect(onEvent(event, testEnv())).rejects.toThrow(/probe head-object \(upload-without-headers\): expected algorithm AES256, but S3 answered 200 with algorithm aws:kms.*probe GetBucketEncryption: expected algorithm AES256, but S3 answered a configuration with algorithm aws:kms/);
+  });
+});
+
+describe('the foreign key id of the mismatch probes', () => {
+  test('is built from the partition, region and account of the handler\'s own function', () => {
+    const zero = '00000000-0000-4000-8000-000000000000';
+    expect(foreignKeyArn(undefined, 'arn:aws-cn:lambda:cn-north-1:222233334444:function:check', 'us-east-1'))
+      .toBe(`arn:aws-cn:kms:cn-north-1:222233334444:key/${zero}`);
+    expect(foreignKeyArn(undefined, 'arn:aws-us-gov:lambda:us-gov-west-1:222233334444:function:check:live', 'us-east-1'))
+      .toBe(`arn:aws-us-gov:kms:us-gov-west-1:222233334444:key/${zero}`);
+    // The bucket's own key, when known, gives the bucket's region (a key must be in the bucket's region).
+    expect(foreignKeyArn(KEY_ARN, 'arn:aws:lambda:us-east-1:222233334444:function:check', 'us-east-1'))
+      .toBe(`arn:aws:kms:eu-west-1:111111111111:key/${zero}`);
+  });
+
+  test('the SSE-S3 mismatch probe names a key id in the Lambda\'s own partition and account (context.invokedFunctionArn)', async () => {
+    const event = sseS3Event();
+    const govKey = 'arn:aws-us-gov:kms:us-gov-west-1:222233334444:key/00000000-0000-4000-8000-000000000000';
+    sseS3Bucket(event);
+    s3Mock.on(PutObjectCommand, put(event, 'upload-with-mismatched-algorithm', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: govKey }), true)
+      .rejects(accessDenied());
+    const response = await onEvent(event, testEnv({ functionArn: 'arn:aws-us-gov:lambda:us-gov-west-1:222233334444:function:check' }));
+    expect(response.Data).toMatchObject({ MismatchedHeaderRefused: 'true', Violations: '0' });
+    expect(s3Mock.commandCalls(PutObjectCommand, { Key: probeKey(event, 'upload-with-mismatched-algorithm') })[0].args[0].input.SSEKMSKeyId).toBe(govKey);
   });
 });
 
@@ -261,7 +287,7 @@ describe('SSE-C allowed', () => {
     s3Mock.on(PutObjectCommand, put(event, 'upload-without-headers'), true)
       .resolves({ ServerSideEncryption: 'AES256', VersionId: 'v-plain', $metadata: { httpStatusCode: 200 } });
     head(event, 'upload-without-headers', { ServerSideEncryption: 'AES256' });
-    s3Mock.on(PutObjectCommand, put(event, 'upload-with-mismatched-algorithm', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-4000-8000-000000000000' }), true)
+    s3Mock.on(PutObjectCommand, put(event, 'upload-with-mismatched-algorithm', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: FOREIGN_KEY_ARN }), true)
       .rejects(accessDenied());
     const headWithoutKey = s3Mock.on(HeadObjectCommand, { Bucket: BUCKET, Key: probeKey(event, 'sse-c-upload') }, true);
     if (readBack.headStatus === 200) {
@@ -359,6 +385,32 @@ describe('SSE-KMS bucket', () => {
     await expect(onEvent(event, testEnv())).rejects.toThrow(/expected KMS key .*11111111-2222.*, but S3 answered 200 with KMS key .*99999999.*expected BucketKeyEnabled true, but S3 answered 200 with BucketKeyEnabled false/);
   });
 
+  test('the upload without headers is retried while the key policy\'s grant to a new role propagates (first deployment)', async () => {
+    const event = kmsEvent();
+    kmsBucket(event);
+    s3Mock.on(PutObjectCommand, put(event, 'upload-without-headers'), true)
+      .rejectsOnce(awsError(403, 'AccessDenied', 'User is not authorized to perform: kms:GenerateDataKey'))
+      .resolves({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY_ARN, BucketKeyEnabled: true, $metadata: { httpStatusCode: 200 } });
+    const response = await onEvent(event, testEnv({ accessDeniedWaitMs: 10_000 }));
+    expect(response.Data).toMatchObject({ DefaultAlgorithm: 'aws:kms', Violations: '0' });
+    expect(s3Mock.commandCalls(PutObjectCommand, put(event, 'upload-without-headers'), true)).toHaveLength(2);
+    // Uploads the bucket must refuse are not retried.
+    expect(s3Mock.commandCalls(PutObjectCommand, put(event, 'sse-c-upload', SSE_C), true)).toHaveLength(1);
+  });
+
+  test('the retry is bounded: a grant that never arrives is a violation', async () => {
+    const event = kmsEvent({ OnViolation: 'WARN' });
+    kmsBucket(event);
+    s3Mock.on(PutObjectCommand, put(event, 'upload-without-headers'), true).rejects(accessDenied());
+    let clock = 0;
+    const response = await onEvent(event, testEnv({
+      accessDeniedWaitMs: 5_000, now: () => clock, sleep: async (ms) => { clock += ms + 1_000; },
+    }));
+    expect(JSON.parse(response.Data!.Report).violations).toContain(
+      `bucket ${BUCKET}, probe upload-without-headers: expected uploads without encryption headers to be accepted, but S3 answered 403 AccessDenied "Access Denied"`);
+    expect(s3Mock.commandCalls(PutObjectCommand, put(event, 'upload-without-headers'), true).length).toBeLessThanOrEqual(6);
+  });
+
   test('a foreign key id that is accepted by the policy (KMS refuses it) is a violation', async () => {
     const event = kmsEvent();
     kmsBucket(event);
@@ -377,7 +429,7 @@ describe('encryption headers required', () => {
     s3Mock.on(PutObjectCommand, put(event, 'upload-with-declared-headers', { ServerSideEncryption: 'AES256' }), true)
       .resolves({ ServerSideEncryption: 'AES256', $metadata: { httpStatusCode: 200 } });
     head(event, 'upload-with-declared-headers', { ServerSideEncryption: 'AES256' });
-    s3Mock.on(PutObjectCommand, put(event, 'upload-with-mismatched-algorithm', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-4000-8000-000000000000' }), true)
+    s3Mock.on(PutObjectCommand, put(event, 'upload-with-mismatched-algorithm', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: FOREIGN_KEY_ARN }), true)
       .rejects(accessDenied());
     cleanup(event, [{ Key: probeKey(event, 'upload-with-declared-headers') }]);
     const response = await onEvent(event, testEnv());
@@ -395,13 +447,40 @@ describe('Object Lock', () => {
     expect(JSON.parse(response.Data!.Report).unverified[0]).toMatch(/Object Lock default retention would make probe objects undeletable/);
   });
 
-  test('an unreadable Object Lock configuration is treated as locked', async () => {
+  test('an unreadable Object Lock configuration is treated as locked, and is a violation: a check that could not probe must not pass', async () => {
     const event = sseS3Event();
+    configuration({ lock: 'denied' });
+    await expect(onEvent(event, testEnv())).rejects.toThrow(
+      `S3 encryption check of bucket ${BUCKET} found 3 violation(s): bucket ${BUCKET}: the check could not read its Object Lock configuration `
+      + '(GetObjectLockConfiguration): S3 answered 403 AccessDenied "Access Denied"; grant the handler role s3:GetBucketObjectLockConfiguration '
+      + `on the bucket, or use onViolation WARN; bucket ${BUCKET}: the check could not verify that SSE-C uploads are refused: no upload was made: `
+      + 'the Object Lock configuration could not be read, so probe objects might be undeletable; '
+      + `bucket ${BUCKET}: the check could not verify that a mismatched encryption header is refused: no upload was made`);
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+  });
+
+  test('an unreadable Object Lock configuration with WARN: nothing written, the violations reported, the deployment succeeds', async () => {
+    const event = sseS3Event({ OnViolation: 'WARN' });
     configuration({ lock: 'denied' });
     const response = await onEvent(event, testEnv());
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
-    expect(JSON.parse(response.Data!.Report).unverified).toEqual(expect.arrayContaining([
+    expect(response.Data).toMatchObject({ SseC: 'UNVERIFIED', DefaultAlgorithm: 'AES256', Violations: '3' });
+    const report = JSON.parse(response.Data!.Report);
+    expect(report.violations[0]).toMatch(/could not read its Object Lock configuration \(GetObjectLockConfiguration\): S3 answered 403/);
+    expect(report.unverified).toEqual(expect.arrayContaining([
       expect.stringMatching(/could not be read/), 'GetObjectLockConfiguration: 403 AccessDenied "Access Denied"',
+    ]));
+    expect(console.warn).toHaveBeenCalledWith(expect.stringContaining('found 3 violation(s)'));
+  });
+
+  test('default retention with nothing to read the algorithm from: unverified, still no violation (the documented safe case)', async () => {
+    const event = createEvent({ BucketName: BUCKET, ExpectSseC: 'BLOCKED', ExpectAlgorithm: 'aws:kms', ExpectKmsKeyArn: KEY_ARN, ExpectBucketKey: 'true', ExpectHeaders: 'REQUIRE' });
+    configuration({ lock: 'retention', encryption: 'missing' });
+    const response = await onEvent(event, testEnv());
+    expect(response.Data).toMatchObject({ SseC: 'UNVERIFIED', DefaultAlgorithm: '', Violations: '0' });
+    expect(JSON.parse(response.Data!.Report).unverified).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^the default algorithm aws:kms \(no upload was made/),
+      expect.stringMatching(/^that uploads without encryption headers are refused/),
     ]));
   });
 
@@ -411,6 +490,74 @@ describe('Object Lock', () => {
     configuration({ lock: 'enabled' });
     const response = await onEvent(event, testEnv());
     expect(response.Data).toMatchObject({ SseC: 'BLOCKED', Violations: '0' });
+  });
+});
+
+describe('a handler that cannot read the configuration (an imported bucket whose owner granted nothing)', () => {
+  test.each([
+    ['GetBucketEncryption', GetBucketEncryptionCommand, 'its encryption configuration', 's3:GetEncryptionConfiguration'],
+    ['GetBucketPolicy', GetBucketPolicyCommand, 'its bucket policy', 's3:GetBucketPolicy'],
+  ] as const)('a refused %s is a violation naming the read, the answer and the permission', async (request, command, what, action) => {
+    const event = sseS3Event({ ExpectPolicySids: undefined });
+    sseS3Bucket(event);
+    s3Mock.on(command as never, { Bucket: BUCKET }, true).rejects(accessDenied());
+    await expect(onEvent(event, testEnv())).rejects.toThrow(
+      `bucket ${BUCKET}: the check could not read ${what} (${request}): S3 answered 403 AccessDenied "Access Denied"; grant the handler role ${action}`);
+  });
+
+  test('a read that keeps failing with 5xx is a violation too (not a permission hint)', async () => {
+    const event = sseS3Event({ OnViolation: 'WARN' });
+    sseS3Bucket(event);
+    s3Mock.on(GetBucketPolicyCommand, { Bucket: BUCKET }, true).rejects(awsError(500, 'InternalError'));
+    const response = await onEvent(event, testEnv());
+    const report = JSON.parse(response.Data!.Report);
+    expect(report.violations).toContain(
+      `bucket ${BUCKET}: the check could not read its bucket policy (GetBucketPolicy): S3 answered 500 InternalError; deploy again later, or use onViolation WARN`);
+  });
+
+  test('"no configuration" answers are not failures: 404 for no rules, no policy, no Object Lock', async () => {
+    const event = sseS3Event({ ExpectPolicySids: undefined });
+    sseS3Bucket(event);
+    configuration({ encryption: 'missing', lock: 'none' });
+    s3Mock.on(GetBucketPolicyCommand, { Bucket: BUCKET }, true).rejects(awsError(404, 'NoSuchBucketPolicy'));
+    const response = await onEvent(event, testEnv());
+    expect(response.Data).toMatchObject({ SseC: 'BLOCKED', Violations: '0' });
+  });
+
+  /** Every configuration read but Object Lock's refused, and every upload refused: the handler lacks access. */
+  function deniedEverywhere(event: AnyEvent): void {
+    configuration();
+    s3Mock.on(GetBucketEncryptionCommand, { Bucket: BUCKET }, true).rejects(accessDenied());
+    s3Mock.on(GetBucketPolicyCommand, { Bucket: BUCKET }, true).rejects(accessDenied());
+    s3Mock.on(PutObjectCommand, put(event, 'sse-c-upload', SSE_C), true).rejects(accessDenied());
+    s3Mock.on(PutObjectCommand, put(event, 'upload-without-headers'), true).rejects(accessDenied());
+    s3Mock.on(PutObjectCommand, put(event, 'upload-with-mismatched-algorithm', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: FOREIGN_KEY_ARN }), true)
+      .rejects(accessDenied());
+  }
+
+  test('FAIL: the deployment fails; a 403 on the SSE-C probe is not taken for the bucket refusing SSE-C', async () => {
+    const event = sseS3Event();
+    deniedEverywhere(event);
+    await expect(onEvent(event, testEnv())).rejects.toThrow(/could not read its encryption configuration.*could not read its bucket policy.*could not verify that SSE-C uploads are refused: S3 answered 403 AccessDenied "Access Denied", and configuration reads were refused too/);
+    // Refused uploads wrote nothing: no cleanup request.
+    expect(s3Mock.commandCalls(DeleteObjectsCommand)).toHaveLength(0);
+  });
+
+  test('WARN: the probes are reported as unverified, not as refusals', async () => {
+    const event = sseS3Event({ OnViolation: 'WARN' });
+    deniedEverywhere(event);
+    const response = await onEvent(event, testEnv());
+    expect(response.Data).toMatchObject({ SseC: 'UNVERIFIED', MismatchedHeaderRefused: 'UNVERIFIED', AbsentHeaderRefused: 'UNVERIFIED' });
+    const report = JSON.parse(response.Data!.Report);
+    expect(report.violations).toEqual([
+      expect.stringMatching(/could not read its encryption configuration \(GetBucketEncryption\)/),
+      expect.stringMatching(/could not read its bucket policy \(GetBucketPolicy\)/),
+      expect.stringMatching(/could not verify that SSE-C uploads are refused/),
+      `bucket ${BUCKET}, probe upload-without-headers: expected uploads without encryption headers to be accepted, but S3 answered 403 AccessDenied "Access Denied"`,
+      expect.stringMatching(/could not verify the default algorithm AES256: no upload was accepted and GetBucketEncryption could not be read/),
+      expect.stringMatching(/could not verify that upload-with-mismatched-algorithm is refused/),
+    ]);
+    expect(response.Data!.Violations).toBe('6');
   });
 });
 
@@ -501,7 +648,8 @@ describe('retries, timeouts and failures', () => {
     s3Mock.on(GetObjectLockConfigurationCommand).rejects(awsError(404, 'NoSuchBucket'));
     await expect(onEvent(event, testEnv())).rejects.toThrow(`S3 encryption check of bucket ${BUCKET} could not complete: bucket ${BUCKET} does not exist (S3 answered 404 NoSuchBucket)`);
     const warned = await onEvent(sseS3Event({ OnViolation: 'WARN' }), testEnv());
-    expect(warned.Data).toMatchObject({ SseC: 'UNVERIFIED', Violations: '0' });
+    // Nothing could be verified, not even the always-declared SSE-C expectation: one violation.
+    expect(warned.Data).toMatchObject({ SseC: 'UNVERIFIED', Violations: '1' });
     expect(JSON.parse(warned.Data!.Report).error).toMatch(/does not exist/);
   });
 });

@@ -25,11 +25,31 @@ export interface Evaluation {
 /** What S3 answered, for a message. */
 export const describe = describeAnswer;
 
-// S3 refuses on policy (and BlockedEncryptionTypes) grounds with 403 AccessDenied. Another 403
-// (KMS refusing the foreign key, radosgw's InvalidAccessKeyId for an unknown key) means the
-// request got past the bucket policy.
-const refused = (result: UploadResult | undefined): boolean | undefined =>
-  result === undefined || result.timedOut ? undefined : result.answer.status === 403 && result.answer.code === 'AccessDenied';
+/** What a refused configuration read needs, for the violation message. */
+const READ_OF: Record<string, { readonly what: string; readonly action: string }> = {
+  GetBucketEncryption: { what: 'its encryption configuration', action: 's3:GetEncryptionConfiguration' },
+  GetBucketPolicy: { what: 'its bucket policy', action: 's3:GetBucketPolicy (S3 answers it only to the bucket owner\'s account)' },
+  GetObjectLockConfiguration: { what: 'its Object Lock configuration', action: 's3:GetBucketObjectLockConfiguration' },
+};
+
+/**
+ * Whether S3 refused an upload on policy (or BlockedEncryptionTypes) grounds: 403 AccessDenied.
+ * Another 403 (KMS refusing the foreign key, radosgw's InvalidAccessKeyId for an unknown key)
+ * means the request got past the bucket policy. `undefined`: not known.
+ *
+ * The rule for a handler that lacks access: when any configuration read was answered 403 too,
+ * a 403 AccessDenied on an upload may just as well be the handler's own missing permission, so it
+ * proves nothing and is `undefined` (unverified), never "refused".
+ */
+function refusalOf(handlerDenied: boolean) {
+  return (result: UploadResult | undefined): boolean | undefined => {
+    if (result === undefined || result.timedOut) {
+      return undefined;
+    }
+    const accessDenied = result.answer.status === 403 && result.answer.code === 'AccessDenied';
+    return accessDenied && handlerDenied ? undefined : accessDenied;
+  };
+}
 
 const observation = (value: boolean | undefined): Observation => value === undefined ? 'UNVERIFIED' : value ? 'true' : 'false';
 
@@ -49,6 +69,16 @@ export function evaluate(props: CheckProperties, observed: Observations): Evalua
   const unverified: string[] = [];
   const violation = (probe: string, expected: string, answer: string) =>
     violations.push(`bucket ${bucket}, probe ${probe}: expected ${expected}, but S3 answered ${answer}`);
+  // Object Lock default retention is the one documented reason to leave a declared expectation
+  // unverified (no undeletable probe is written). Any other reason makes it a violation: a check
+  // that could not look must not pass.
+  const lockedSafely = observed.configuration.objectLock === 'DEFAULT_RETENTION';
+  const unverifiedDeclared = (expected: string, why: string) => {
+    unverified.push(`${expected} (${why})`);
+    if (!lockedSafely) {
+      violations.push(`bucket ${bucket}: the check could not verify ${expected}: ${why}`);
+    }
+  };
 
   const { configuration: config, uploads } = observed;
   const sseC = uploads['sse-c-upload'];
@@ -62,7 +92,15 @@ export function evaluate(props: CheckProperties, observed: Observations): Evalua
   }
   for (const failure of config.failures) {
     unverified.push(`${failure.request}: ${describe(failure.answer)}`);
+    const read = READ_OF[failure.request] ?? { what: failure.request, action: `the permission for ${failure.request}` };
+    const remedy = failure.answer.status === 403 ? `grant the handler role ${read.action} on the bucket` : 'deploy again later';
+    violations.push(`bucket ${bucket}: the check could not read ${read.what} (${failure.request}): S3 answered ${describe(failure.answer)}; ${remedy}, or use onViolation WARN`);
   }
+  const handlerDenied = config.failures.some((f) => f.answer.status === 403);
+  const refused = refusalOf(handlerDenied);
+  const why = (result: UploadResult | undefined): string => result === undefined
+    ? observed.uploadsSkipped ? `no upload was made: ${observed.uploadsSkipped}` : 'the probe was not run'
+    : `S3 answered ${describe(result.answer)}, and configuration reads were refused too, so the refusal may be the handler's own missing access`;
 
   // SSE-C
   let sseCObserved: CheckAttributes['SseC'] = 'UNVERIFIED';
@@ -73,13 +111,16 @@ export function evaluate(props: CheckProperties, observed: Observations): Evalua
       sseCObserved = 'BLOCKED';
     }
   }
-  if (sseC) {
-    if (props.ExpectSseC === 'BLOCKED' && !refused(sseC)) {
+  if (props.ExpectSseC === 'BLOCKED') {
+    if (sseC === undefined || (!sseC.accepted && refused(sseC) === undefined)) {
+      unverifiedDeclared('that SSE-C uploads are refused', why(sseC));
+    } else if (!refused(sseC)) {
       violation('sse-c-upload', 'SSE-C uploads to be refused with 403', describe(sseC.answer));
     }
-    if (props.ExpectSseC !== 'BLOCKED' && !sseC.accepted) {
-      violation('sse-c-upload', 'SSE-C uploads to be accepted', describe(sseC.answer));
-    }
+  } else if (sseC === undefined) {
+    unverifiedDeclared(`that SSE-C uploads are accepted (${props.ExpectSseC})`, why(sseC));
+  } else if (!sseC.accepted) {
+    violation('sse-c-upload', 'SSE-C uploads to be accepted', describe(sseC.answer));
   }
   const readBack = observed.sseCReadBack;
   if (readBack) {
@@ -97,7 +138,9 @@ export function evaluate(props: CheckProperties, observed: Observations): Evalua
 
   // Uploads without headers
   const absentExpectedRefused = props.ExpectSseC === 'REQUIRED' || props.ExpectHeaders === 'REQUIRE';
-  if (plain && !plain.timedOut) {
+  if (absentExpectedRefused && (plain === undefined || (!plain.accepted && refused(plain) === undefined))) {
+    unverifiedDeclared('that uploads without encryption headers are refused', why(plain));
+  } else if (plain && !plain.timedOut) {
     if (absentExpectedRefused && !refused(plain)) {
       violation('upload-without-headers', 'uploads without encryption headers to be refused with 403', describe(plain.answer));
     } else if (!absentExpectedRefused && !plain.accepted) {
@@ -125,23 +168,27 @@ export function evaluate(props: CheckProperties, observed: Observations): Evalua
   const where = source ? (stored?.applied ? `head-object (${source.probe})` : source.probe) : 'GetBucketEncryption';
   const what = source ? `${describe(source.answer)} with` : 'a configuration with';
 
+  const configWhy = config.failures.some((f) => f.request === 'GetBucketEncryption') ? 'GetBucketEncryption could not be read' : 'GetBucketEncryption showed no rule';
+  const unknownWhy = observed.uploadsSkipped
+    ? `no upload was made (${observed.uploadsSkipped}) and ${configWhy}`
+    : source ? `S3 reported no algorithm for the accepted ${source.probe} and ${configWhy}` : `no upload was accepted and ${configWhy}`;
   if (props.ExpectAlgorithm !== undefined) {
     if (algorithm === undefined) {
-      unverified.push(`default algorithm (expected ${props.ExpectAlgorithm})`);
+      unverifiedDeclared(`the default algorithm ${props.ExpectAlgorithm}`, unknownWhy);
     } else if (algorithm !== props.ExpectAlgorithm) {
       violation(where, `algorithm ${props.ExpectAlgorithm}`, `${what} algorithm ${algorithm}`);
     }
   }
   if (props.ExpectKmsKeyArn !== undefined) {
     if (algorithm === undefined) {
-      unverified.push(`KMS key (expected ${props.ExpectKmsKeyArn})`);
+      unverifiedDeclared(`the KMS key ${props.ExpectKmsKeyArn}`, unknownWhy);
     } else if (!sameKey(kmsKeyArn, props.ExpectKmsKeyArn)) {
       violation(where, `KMS key ${props.ExpectKmsKeyArn}`, `${what} KMS key ${kmsKeyArn ?? 'none'}`);
     }
   }
   if (props.ExpectBucketKey !== undefined) {
     if (bucketKey === undefined) {
-      unverified.push(`Bucket Key (expected ${props.ExpectBucketKey})`);
+      unverifiedDeclared(`BucketKeyEnabled ${props.ExpectBucketKey}`, unknownWhy);
     } else if (String(bucketKey) !== props.ExpectBucketKey) {
       violation(where, `BucketKeyEnabled ${props.ExpectBucketKey}`, `${what} BucketKeyEnabled ${bucketKey}`);
     }
@@ -164,12 +211,15 @@ export function evaluate(props: CheckProperties, observed: Observations): Evalua
       : [mismatched, foreign].some((r) => r !== undefined && !r.timedOut && refused(r) === false) ? false : undefined;
   if (props.ExpectHeaders === 'DENY_MISMATCH' || props.ExpectHeaders === 'REQUIRE') {
     for (const probe of [mismatched, foreign]) {
-      if (probe && !probe.timedOut && !refused(probe)) {
+      if (probe && !probe.timedOut && !probe.accepted && refused(probe) === undefined) {
+        unverifiedDeclared(`that ${probe.probe} is refused`, why(probe));
+      } else if (probe && !probe.timedOut && !refused(probe)) {
         violation(probe.probe, 'a 403 refusal', describe(probe.answer));
       }
     }
-    if (!mismatched && !observed.uploadsSkipped) {
-      unverified.push('mismatched algorithm header (the bucket\'s algorithm is unknown)');
+    if (!mismatched) {
+      unverifiedDeclared('that a mismatched encryption header is refused',
+        observed.uploadsSkipped ? `no upload was made: ${observed.uploadsSkipped}` : 'the bucket\'s algorithm is unknown, so no mismatch could be sent');
     }
   }
 

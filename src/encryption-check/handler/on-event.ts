@@ -21,6 +21,8 @@ export interface HandlerEnvironment {
   readonly now?: () => number;
   readonly randomBytes?: (size: number) => Buffer;
   readonly accessDeniedWaitMs?: number;
+  /** ARN of the Lambda function (`context.invokedFunctionArn`); else the event's ServiceToken is used. */
+  readonly functionArn?: string;
 }
 
 /** Time kept back from probing for cleanup, and from cleanup for the response. */
@@ -87,6 +89,8 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, env: Han
       now,
       randomBytes: env.randomBytes,
       accessDeniedWaitMs: env.accessDeniedWaitMs,
+      // The Provider framework's function is in the same partition, region and account.
+      functionArn: env.functionArn ?? event.ServiceToken,
     });
   } catch (error) {
     const message = `S3 encryption check of bucket ${props.BucketName} could not complete: ${(error as Error).message}`;
@@ -94,6 +98,8 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, env: Han
       throw new Error(message);
     }
     console.warn(message);
+    // Nothing could be verified, the always-declared SSE-C expectation included: that counts as
+    // a violation, so WARN reports it and `violationCount` is not 0.
     return { PhysicalResourceId: physicalId, Data: unverifiedAttributes(props.BucketName, message) };
   }
 
@@ -122,7 +128,7 @@ function unverifiedAttributes(bucket: string, error: string): CheckAttributes {
     BucketKeyEnabled: 'UNVERIFIED',
     MismatchedHeaderRefused: 'UNVERIFIED',
     AbsentHeaderRefused: 'UNVERIFIED',
-    Violations: '0',
+    Violations: '1',
     Report: JSON.stringify({ bucket, error: error.slice(0, REPORT_LIMIT - 100) }),
   };
 }

@@ -7,7 +7,7 @@ import {
   S3Client,
   ServerSideEncryption,
 } from '@aws-sdk/client-s3';
-import { answerOf, DeadlineExceeded, S3Answer, S3Caller } from './s3-call';
+import { answerOf, CallOptions, DeadlineExceeded, S3Answer, S3Caller } from './s3-call';
 
 /** The upload probes, by what they send. */
 export type UploadProbe =
@@ -53,6 +53,7 @@ export function customerKeyOf(raw: Buffer): CustomerKey {
 export async function upload(
   s3: S3Client, caller: S3Caller, bucket: string, probe: UploadProbe, key: string, body: Uint8Array,
   headers: Pick<PutObjectCommandInput, 'ServerSideEncryption' | 'SSEKMSKeyId' | 'SSECustomerAlgorithm' | 'SSECustomerKey'>,
+  callOptions: CallOptions = {},
 ): Promise<UploadResult> {
   try {
     const response = await caller.call(probe, (abortSignal) => s3.send(new PutObjectCommand({
@@ -62,7 +63,7 @@ export async function upload(
       IfNoneMatch: '*',
       ContentType: 'application/octet-stream',
       ...headers,
-    }), { abortSignal }));
+    }), { abortSignal }), callOptions);
     return {
       probe,
       key,

@@ -24,6 +24,8 @@ export interface CheckEnvironment {
   readonly now?: () => number;
   /** How long AccessDenied on the configuration reads is retried (IAM propagation). */
   readonly accessDeniedWaitMs?: number;
+  /** ARN of the Lambda function running the check: the partition, region and account of the foreign key id. */
+  readonly functionArn?: string;
 }
 
 /** The check's full result. */
@@ -36,11 +38,24 @@ export interface CheckReport extends Evaluation {
   readonly s3Requests: number;
 }
 
-/** A syntactically valid key ARN that names no real key, in the same partition, region and account as `like`. */
-export function foreignKeyArn(like: string | undefined, region: string): string {
+/**
+ * A syntactically valid key ARN that names no real key: the all-zero key id (KMS key ids are
+ * random UUIDs) in the partition, region and account of `like` (the bucket's key) or else of
+ * `functionArn` (the handler's own Lambda function, in the stack's partition, region and account).
+ *
+ * The caller's own account rather than a third party's: the zero id cannot be a real key in any
+ * account, a third-party account would make S3 send a cross-account KMS request that the other
+ * account's CloudTrail may record (with this role's ARN), and a hard-coded `aws` partition is
+ * a malformed ARN in aws-cn and aws-us-gov. `fallbackRegion` is used only when neither ARN parses.
+ */
+export function foreignKeyArn(like: string | undefined, functionArn: string | undefined, fallbackRegion: string): string {
   const zero = '00000000-0000-4000-8000-000000000000';
-  const match = like?.match(/^(arn:[^:]+:kms:[^:]*:[^:]*:key\/)/);
-  return match ? `${match[1]}${zero}` : `arn:aws:kms:${region}:111122223333:key/${zero}`;
+  const key = like?.match(/^(arn:[^:]+:kms:[^:]*:[^:]*:key\/)/);
+  if (key) {
+    return `${key[1]}${zero}`;
+  }
+  const fn = functionArn?.match(/^arn:([^:]+):lambda:([^:]+):(\d{12}):function:/);
+  return fn ? `arn:${fn[1]}:kms:${fn[2]}:${fn[3]}:key/${zero}` : `arn:aws:kms:${fallbackRegion}:111122223333:key/${zero}`;
 }
 
 /**
@@ -77,27 +92,34 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
       const customerKey = customerKeyOf(randomBytes(32));
       const body = randomBytes(32);
 
-      const planned: [UploadProbe, Parameters<typeof upload>[6]][] = [
+      // On a KMS bucket an upload that must be accepted may be refused for a while on the first
+      // deployment, until the key policy's grant to the new role has propagated: retry its
+      // AccessDenied within the same bounded window as the configuration reads.
+      const absentExpectedRefused = props.ExpectSseC === 'REQUIRED' || props.ExpectHeaders === 'REQUIRE';
+      const waitForKms = algorithm?.startsWith('aws:kms') === true;
+      const planned: [UploadProbe, Parameters<typeof upload>[6], boolean?][] = [
         ['sse-c-upload', sseCHeaders(customerKey)],
-        ['upload-without-headers', {}],
+        ['upload-without-headers', {}, waitForKms && !absentExpectedRefused],
       ];
       if (props.ExpectHeaders === 'REQUIRE' && props.ExpectSseC !== 'REQUIRED' && algorithm) {
-        planned.push(['upload-with-declared-headers', encryptionHeaders(algorithm, kmsKeyArn)]);
+        planned.push(['upload-with-declared-headers', encryptionHeaders(algorithm, kmsKeyArn), waitForKms]);
       }
       if (algorithm) {
         const region = process.env.AWS_REGION ?? 'us-east-1';
+        const foreignKey = foreignKeyArn(kmsKeyArn, env.functionArn, region);
         // For a KMS bucket the mismatch is SSE-S3. For an SSE-S3 bucket it is SSE-KMS with a
         // key that does not exist: if the policy lets it through, KMS refuses it and nothing is
         // written (no object, and no AWS managed key aws/s3 created as a side effect).
         planned.push(['upload-with-mismatched-algorithm', algorithm.startsWith('aws:kms')
           ? encryptionHeaders('AES256')
-          : encryptionHeaders('aws:kms', foreignKeyArn(kmsKeyArn, region))]);
+          : encryptionHeaders('aws:kms', foreignKey)]);
         if (algorithm.startsWith('aws:kms')) {
-          planned.push(['upload-with-foreign-kms-key', encryptionHeaders(algorithm, foreignKeyArn(kmsKeyArn, region))]);
+          planned.push(['upload-with-foreign-kms-key', encryptionHeaders(algorithm, foreignKey)]);
         }
       }
 
-      const results = await Promise.all(planned.map(([probe, headers]) => upload(env.s3, caller, bucket, probe, key(probe), body, headers)));
+      const results = await Promise.all(planned.map(([probe, headers, retryAccessDenied]) =>
+        upload(env.s3, caller, bucket, probe, key(probe), body, headers, { retryAccessDenied })));
       for (const result of results) {
         uploads[result.probe] = result;
       }
