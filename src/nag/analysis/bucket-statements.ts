@@ -2,6 +2,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { bucketArnPattern, bucketIdentity, bucketPolicyStatements, normalizeResource } from './bucket';
 import { NormalizedStatement, allOf, anyOf, conditionKeys, coversAction, coversResource } from './statements';
 
+/** Said by every rule that reads the bucket policy: with several policies for one bucket, S3 keeps the one deployed last. */
+export const SEVERAL_POLICIES_NOTE = 'When several AWS::S3::BucketPolicy resources target the bucket, S3 keeps only the one deployed last, so the statement counts only if each of them has it (see S3Encryption-SingleBucketPolicy). ';
+
 /** What a Deny statement of a bucket policy must cover for a rule to count it. */
 export interface DenyShape {
   /** An action the statement must cover: `s3:*` for every action, `s3:PutObject` for uploads. */

@@ -112,6 +112,43 @@ function indexBucketPolicies(root: IConstruct): { byTarget: Map<IConstruct, s3.C
 }
 
 /**
+ * For a bucket policy whose bucket is not defined in the app (an imported bucket, named
+ * literally): every bucket policy of the app that names the same bucket, itself included.
+ * `undefined` when the policy targets a bucket of the app (the bucket's own rules see it) or a
+ * bucket that cannot be named at synth time.
+ */
+export function policiesOfImportedBucket(policy: s3.CfnBucketPolicy): s3.CfnBucketPolicy[] | undefined {
+  if (referenceTarget(policy.bucket) !== undefined) {
+    return undefined;
+  }
+  const name = resolveIn(policy, policy.bucket);
+  if (typeof name !== 'string') {
+    return undefined;
+  }
+  const { bucketNames, policiesByName } = memoized('policiesByLiteralName', policy.node.root, indexLiteralNames);
+  return bucketNames.has(name) ? undefined : policiesByName.get(name);
+}
+
+/** The literal names of the app's buckets, and the bucket policies that name their bucket literally. */
+function indexLiteralNames(root: IConstruct): { bucketNames: Set<string>; policiesByName: Map<string, s3.CfnBucketPolicy[]> } {
+  const bucketNames = new Set<string>();
+  for (const bucket of findInApp(root, 'CfnBucket', s3.CfnBucket.isCfnBucket)) {
+    const name = resolveIn(bucket, bucket.bucketName);
+    if (typeof name === 'string') {
+      bucketNames.add(name);
+    }
+  }
+  const policiesByName = new Map<string, s3.CfnBucketPolicy[]>();
+  for (const policy of findInApp(root, 'CfnBucketPolicy', s3.CfnBucketPolicy.isCfnBucketPolicy)) {
+    const name = referenceTarget(policy.bucket) === undefined ? resolveIn(policy, policy.bucket) : undefined;
+    if (typeof name === 'string') {
+      policiesByName.set(name, [...policiesByName.get(name) ?? [], policy]);
+    }
+  }
+  return { bucketNames, policiesByName };
+}
+
+/**
  * The statements of each bucket policy of `bucket`, one list per `AWS::S3::BucketPolicy`,
  * resolved as the bucket's stack sees it (so a policy in another stack shows the bucket as
  * `Fn::GetAtt`, not `Fn::ImportValue`). Throws `UnresolvableValue` when a policy document

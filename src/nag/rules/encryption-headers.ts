@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagMessageLevel, NagRuleCompliance } from 'cdk-nag';
 import { KMS_ALGORITHMS, SERVER_SIDE_ALGORITHMS, defaultEncryptionOf, flattenedKeyId } from '../analysis/bucket';
-import { hasDeny } from '../analysis/bucket-statements';
+import { SEVERAL_POLICIES_NOTE, hasDeny } from '../analysis/bucket-statements';
 import { findInApp, globMatches, logicalIdOf } from '../analysis/intrinsics';
 import { S3EncryptionRule, verdict } from '../analysis/rule';
 import { NormalizedStatement, allOf, conditionValues } from '../analysis/statements';
@@ -115,6 +115,7 @@ export const EncryptionHeaders: S3EncryptionRule = {
   info: 'The S3 bucket policy does not deny uploads whose x-amz-server-side-encryption header names another algorithm than the bucket default (and, for SSE-KMS and DSSE-KMS, uploads whose key-id header names another key).',
   explanation: 'A client can override the bucket default per object: with SSE-S3 on a KMS bucket, or with a key the bucket owner does not control, objects escape the key policy and its audit trail. ' +
     'Deny s3:PutObject for every principal with StringNotEquals on the header and Null false on the same key in one condition block; a lone StringNotEquals also denies uploads that send no header, which breaks the AWS CLI, multipart uploads and AWS log delivery. ' +
+    SEVERAL_POLICIES_NOTE +
     'Fix: use EncryptedBucket or apply `EnforceEncryption` (statement Sids DenyMismatchedEncryptionHeader and DenyForeignKmsKey).',
   check: (node: CfnResource) => {
     if (!s3.CfnBucket.isCfnBucket(node)) {

@@ -1,7 +1,7 @@
 import { CfnResource } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagMessageLevel, NagRuleCompliance } from 'cdk-nag';
-import { hasDeny } from '../analysis/bucket-statements';
+import { SEVERAL_POLICIES_NOTE, hasDeny } from '../analysis/bucket-statements';
 import { S3EncryptionRule, verdict } from '../analysis/rule';
 import { NormalizedStatement, conditionValues } from '../analysis/statements';
 
@@ -47,6 +47,7 @@ export const MinimumTlsVersion: S3EncryptionRule = {
   info: 'The S3 bucket policy does not deny requests below TLS 1.2 (a Deny for every principal on "s3:*", bucket and objects, NumericLessThan s3:TlsVersion 1.2 or 1.3).',
   explanation: 'TLS 1.0 and 1.1 have known weaknesses and are no longer accepted by PCI DSS and most security baselines; aws:SecureTransport alone still accepts them. ' +
     'A minimum above 1.3 (for example 1.4) denies every request and makes the bucket unusable, and is reported too. ' +
+    SEVERAL_POLICIES_NOTE +
     'Fix: use EncryptedBucket, set `minimumTLSVersion: 1.2` on s3.Bucket, or apply `EnforceEncryption` (statement Sid DenyOutdatedTls).',
   check: (node: CfnResource) => {
     if (!s3.CfnBucket.isCfnBucket(node)) {

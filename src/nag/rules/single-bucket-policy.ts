@@ -1,10 +1,13 @@
 import { CfnResource } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagMessageLevel, NagRuleCompliance } from 'cdk-nag';
-import { bucketPoliciesOf } from '../analysis/bucket';
+import { bucketPoliciesOf, policiesOfImportedBucket } from '../analysis/bucket';
 import { S3EncryptionRule, verdict } from '../analysis/rule';
 
-/** At most one `AWS::S3::BucketPolicy` targets the bucket, anywhere in the app. */
+/**
+ * At most one `AWS::S3::BucketPolicy` targets the bucket, anywhere in the app. Reported on the
+ * bucket, or on each policy when the bucket is not defined in the app.
+ */
 export const SingleBucketPolicy: S3EncryptionRule = {
   id: 'SingleBucketPolicy',
   level: NagMessageLevel.ERROR,
@@ -15,9 +18,16 @@ export const SingleBucketPolicy: S3EncryptionRule = {
     'Fix: keep one policy per bucket: add statements through the L2 bucket (`bucket.addToResourcePolicy`) or to the one existing s3.BucketPolicy, and remove the other AWS::S3::BucketPolicy resources. ' +
     'EnforceEncryption refuses to merge into a bucket with several policies for the same reason.',
   check: (node: CfnResource) => {
-    if (!s3.CfnBucket.isCfnBucket(node)) {
-      return NagRuleCompliance.NOT_APPLICABLE;
+    if (s3.CfnBucket.isCfnBucket(node)) {
+      return verdict(() => bucketPoliciesOf(node).length <= 1);
     }
-    return verdict(() => bucketPoliciesOf(node).length <= 1);
+    if (s3.CfnBucketPolicy.isCfnBucketPolicy(node)) {
+      // A bucket that is not in the app (imported by name): reported on each of its policies.
+      return verdict(() => {
+        const policies = policiesOfImportedBucket(node);
+        return policies === undefined ? undefined : policies.length <= 1;
+      });
+    }
+    return NagRuleCompliance.NOT_APPLICABLE;
   },
 };

@@ -2,7 +2,7 @@ import { CfnResource } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagMessageLevel, NagRuleCompliance } from 'cdk-nag';
 import { defaultEncryptionOf } from '../analysis/bucket';
-import { hasDeny } from '../analysis/bucket-statements';
+import { SEVERAL_POLICIES_NOTE, hasDeny } from '../analysis/bucket-statements';
 import { S3EncryptionRule, verdict } from '../analysis/rule';
 import { NormalizedStatement, anyOf, conditionValues } from '../analysis/statements';
 
@@ -31,6 +31,7 @@ export const SseCBlocked: S3EncryptionRule = {
   info: 'The S3 bucket accepts SSE-C uploads: its BlockedEncryptionTypes is NONE or does not list SSE-C, and no bucket policy statement denies s3:PutObject requests that carry the SSE-C algorithm header.',
   explanation: 'SSE-C (customer-provided keys) has been used in ransomware attacks: leaked credentials re-encrypted objects with keys S3 never stores, then deleted the originals. ' +
     'New buckets block SSE-C by default only since April 2026 and only if the template leaves it unset; an explicit NONE re-allows it. ' +
+    SEVERAL_POLICIES_NOTE +
     'Fix: use EncryptedBucket (customerProvidedKeys BLOCK, the default), set `blockedEncryptionTypes: [s3.BlockedEncryptionType.SSE_C]`, or apply `EnforceEncryption`. ' +
     'If a workload really needs SSE-C, acknowledge this rule on that bucket with the workload named in the reason, and keep versioning on.',
   check: (node: CfnResource) => {

@@ -1,7 +1,7 @@
 import { CfnResource } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagMessageLevel, NagRuleCompliance } from 'cdk-nag';
-import { hasDeny } from '../analysis/bucket-statements';
+import { SEVERAL_POLICIES_NOTE, hasDeny } from '../analysis/bucket-statements';
 import { S3EncryptionRule, verdict } from '../analysis/rule';
 import { anyOf, conditionValues } from '../analysis/statements';
 
@@ -14,6 +14,7 @@ export const TlsOnly: S3EncryptionRule = {
   info: 'The S3 bucket policy has no statement that denies every principal all S3 actions on the bucket and its objects when aws:SecureTransport is false.',
   explanation: 'Without it, requests over plain HTTP are accepted and object data and request contents travel unencrypted. ' +
     'The statement must be a Deny, principal "*", action "s3:*", resources the bucket ARN and "<bucket ARN>/*", and no other condition that would narrow it. ' +
+    SEVERAL_POLICIES_NOTE +
     'Fix: use EncryptedBucket, set `enforceSSL: true` on s3.Bucket, or apply `EnforceEncryption` (statement Sid DenyInsecureTransport).',
   check: (node: CfnResource) => {
     if (!s3.CfnBucket.isCfnBucket(node)) {

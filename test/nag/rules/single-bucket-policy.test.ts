@@ -61,4 +61,25 @@ describe('S3Encryption-SingleBucketPolicy', () => {
     expect(flags(stack, rule, 'Data/Bucket/Resource')).toBe(true);
     expect(flags(stack, RULES.TLS_ONLY, 'Data/Bucket/Resource')).toBe(true);
   });
+
+  test('two policies for an imported bucket (named literally, not in the app) are flagged on each policy', () => {
+    const stack = newStack();
+    const imported = s3.Bucket.fromBucketName(stack, 'Imported', 'legacy-data');
+    new s3.BucketPolicy(stack, 'First', { bucket: imported }).document.addStatements(unrelatedAllow(imported));
+    new s3.BucketPolicy(stack, 'Second', { bucket: imported }).document.addStatements(unrelatedAllow(imported));
+    new s3.BucketPolicy(stack, 'Alone', { bucket: s3.Bucket.fromBucketName(stack, 'Other', 'other-data') });
+    expect(flags(stack, rule, 'Stack/First/Resource')).toBe(true);
+    expect(flags(stack, rule, 'Stack/Second/Resource')).toBe(true);
+    expect(flags(stack, rule, 'Stack/Alone/Resource')).toBe(false);
+  });
+
+  test('policies of a bucket in the app are reported on the bucket only', () => {
+    const stack = newStack();
+    const bucket = new s3.Bucket(stack, 'Bucket', { bucketName: 'named-data', enforceSSL: true });
+    new s3.BucketPolicy(stack, 'Second', { bucket });
+    new s3.CfnBucketPolicy(stack, 'ByName', { bucket: 'named-data', policyDocument: { Statement: [] } });
+    expect(flags(stack, rule, 'Stack/Bucket/Resource')).toBe(true);
+    expect(flags(stack, rule, 'Stack/Second/Resource')).toBe(false);
+    expect(flags(stack, rule, 'Stack/ByName')).toBe(false);
+  });
 });
