@@ -515,6 +515,17 @@ describe('a handler that cannot read the configuration (an imported bucket whose
       `bucket ${BUCKET}: the check could not read its bucket policy (GetBucketPolicy): S3 answered 500 InternalError; deploy again later, or use onViolation WARN`);
   });
 
+  test('a bucket of another account: GetBucketPolicy answers 405, named as such', async () => {
+    const event = sseS3Event({ OnViolation: 'WARN', ExpectPolicySids: undefined });
+    sseS3Bucket(event);
+    s3Mock.on(GetBucketPolicyCommand, { Bucket: BUCKET }, true).rejects(awsError(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.'));
+    const response = await onEvent(event, testEnv());
+    expect(JSON.parse(response.Data!.Report).violations).toEqual([
+      `bucket ${BUCKET}: the check could not read its bucket policy (GetBucketPolicy): S3 answered 405 MethodNotAllowed "The specified method is not allowed against this resource."; `
+      + 'S3 answers it only to identities of the bucket owner\'s account, or use onViolation WARN',
+    ]);
+  });
+
   test('"no configuration" answers are not failures: 404 for no rules, no policy, no Object Lock', async () => {
     const event = sseS3Event({ ExpectPolicySids: undefined });
     sseS3Bucket(event);

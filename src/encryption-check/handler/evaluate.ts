@@ -28,7 +28,7 @@ export const describe = describeAnswer;
 /** What a refused configuration read needs, for the violation message. */
 const READ_OF: Record<string, { readonly what: string; readonly action: string }> = {
   GetBucketEncryption: { what: 'its encryption configuration', action: 's3:GetEncryptionConfiguration' },
-  GetBucketPolicy: { what: 'its bucket policy', action: 's3:GetBucketPolicy (S3 answers it only to the bucket owner\'s account)' },
+  GetBucketPolicy: { what: 'its bucket policy', action: 's3:GetBucketPolicy' },
   GetObjectLockConfiguration: { what: 'its Object Lock configuration', action: 's3:GetBucketObjectLockConfiguration' },
 };
 
@@ -93,7 +93,10 @@ export function evaluate(props: CheckProperties, observed: Observations): Evalua
   for (const failure of config.failures) {
     unverified.push(`${failure.request}: ${describe(failure.answer)}`);
     const read = READ_OF[failure.request] ?? { what: failure.request, action: `the permission for ${failure.request}` };
-    const remedy = failure.answer.status === 403 ? `grant the handler role ${read.action} on the bucket` : 'deploy again later';
+    // 403: a missing grant. 405: S3 answers GetBucketPolicy only to the bucket owner's account.
+    // Anything else (5xx after the retries, no answer) may pass on a later deployment.
+    const remedy = failure.answer.status === 403 ? `grant the handler role ${read.action} on the bucket`
+      : failure.answer.status === 405 ? 'S3 answers it only to identities of the bucket owner\'s account' : 'deploy again later';
     violations.push(`bucket ${bucket}: the check could not read ${read.what} (${failure.request}): S3 answered ${describe(failure.answer)}; ${remedy}, or use onViolation WARN`);
   }
   const handlerDenied = config.failures.some((f) => f.answer.status === 403);
