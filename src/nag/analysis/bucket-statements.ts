@@ -34,7 +34,8 @@ export function hasDeny(bucket: s3.CfnBucket, shape: DenyShape): boolean | undef
   if (policies.length === 0) {
     return false;
   }
-  return allOf(policies.map((statements) => anyOf(statements, (statement) => {
+  // An unreadable policy leaves the answer open, unless a readable one settles it as false.
+  return allOf(policies.map((statements) => statements && anyOf(statements, (statement) => {
     if (statement.effect !== 'Deny' || !statement.everyPrincipal) {
       return false;
     }

@@ -151,19 +151,27 @@ function indexLiteralNames(root: IConstruct): { bucketNames: Set<string>; polici
 /**
  * The statements of each bucket policy of `bucket`, one list per `AWS::S3::BucketPolicy`,
  * resolved as the bucket's stack sees it (so a policy in another stack shows the bucket as
- * `Fn::GetAtt`, not `Fn::ImportValue`). Throws `UnresolvableValue` when a policy document
- * cannot be read.
+ * `Fn::GetAtt`, not `Fn::ImportValue`); `undefined` for a policy whose document cannot be read.
  *
  * The lists are kept apart on purpose: S3 keeps one policy per bucket, so with several
  * `AWS::S3::BucketPolicy` resources the one deployed last replaces the others. A statement a
  * rule needs only counts if every one of them has it.
  */
-export function bucketPolicyStatements(bucket: s3.CfnBucket): NormalizedStatement[][] {
+export function bucketPolicyStatements(bucket: s3.CfnBucket): Array<NormalizedStatement[] | undefined> {
   return memoized('bucketPolicyStatements', bucket, readBucketPolicyStatements);
 }
 
-function readBucketPolicyStatements(bucket: s3.CfnBucket): NormalizedStatement[][] {
-  return bucketPoliciesOf(bucket).map((policy) => normalizeStatements(resolveIn(bucket, policy.policyDocument)));
+function readBucketPolicyStatements(bucket: s3.CfnBucket): Array<NormalizedStatement[] | undefined> {
+  return bucketPoliciesOf(bucket).map((policy) => {
+    try {
+      return normalizeStatements(resolveIn(bucket, policy.policyDocument));
+    } catch (e) {
+      if (e instanceof UnresolvableValue) {
+        return undefined;
+      }
+      throw e;
+    }
+  });
 }
 
 /**

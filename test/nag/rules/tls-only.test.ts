@@ -113,3 +113,24 @@ describe('S3Encryption-TlsOnly with several bucket policies', () => {
     expect(flags(stack, rule, 'Stack/Raw')).toBe(true);
   });
 });
+
+describe('S3Encryption-TlsOnly with an unreadable policy among several', () => {
+  const build = (denies: boolean) => {
+    const stack = newStack();
+    const raw = new s3.CfnBucket(stack, 'Raw');
+    new s3.CfnBucketPolicy(stack, 'Conditional', { bucket: raw.ref, policyDocument: Fn.conditionIf('Prod', { Statement: [] }, { Statement: [] }) });
+    new s3.CfnBucketPolicy(stack, 'Readable', {
+      bucket: raw.ref,
+      policyDocument: { Statement: denies ? [denyStatement({ action: 's3:*', resource: [raw.attrArn, `${raw.attrArn}/*`], condition: insecure })] : [] },
+    });
+    return flags(stack, rule, 'Stack/Raw');
+  };
+
+  test('a readable policy without the deny settles it: flagged', () => {
+    expect(build(false)).toBe(true);
+  });
+
+  test('a readable policy with the deny leaves it open: not applicable', () => {
+    expect(build(true)).toBe(false);
+  });
+});
