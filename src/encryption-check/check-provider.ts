@@ -76,7 +76,11 @@ export class EncryptionCheckProvider extends Construct {
     const handlerPolicy = new iam.ManagedPolicy(this, 'HandlerPolicy', {
       description: 'Lets the cdk-s3-encryption EncryptionCheck handler write its logs; bucket access is granted by each bucket\'s own policy',
       roles: [this.role],
-      statements: [logWrite(handlerLogs)],
+      statements: [
+        logWrite(handlerLogs),
+        // Read only when a check fails on Update: a rollback is reported instead of failed.
+        new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [Stack.of(this).stackId] }),
+      ],
     });
 
     this.handler = new CheckFunction(this, 'Handler', {

@@ -103,7 +103,13 @@ describe('permissions', () => {
     template.resourceCountIs('AWS::IAM::Policy', 0);
     template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       Roles: [{ Ref: HANDLER_ROLE }],
-      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: Match.anyValue() }] },
+      PolicyDocument: {
+        Statement: [
+          { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: Match.anyValue() },
+          // Its own stack only, to tell a rollback (reported) from an update (failed).
+          { Effect: 'Allow', Action: 'cloudformation:DescribeStacks', Resource: { Ref: 'AWS::StackId' } },
+        ],
+      },
     });
   });
 

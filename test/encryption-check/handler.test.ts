@@ -666,6 +666,45 @@ describe('retries, timeouts and failures', () => {
 });
 
 describe('lifecycle events', () => {
+  describe('a failed check on Update', () => {
+    function missingBucketUpdate() {
+      const event = updateEvent({ BucketName: BUCKET, ExpectAlgorithm: 'AES256' }, { BucketName: BUCKET, ExpectAlgorithm: 'aws:kms' });
+      s3Mock.on(GetBucketEncryptionCommand).rejects(awsError(404, 'NoSuchBucket'));
+      s3Mock.on(GetBucketPolicyCommand).rejects(awsError(404, 'NoSuchBucket'));
+      s3Mock.on(GetObjectLockConfigurationCommand).rejects(awsError(404, 'NoSuchBucket'));
+      return event;
+    }
+
+    test('fails an ordinary update', async () => {
+      const stackStatus = jest.fn(async () => 'UPDATE_IN_PROGRESS');
+      await expect(onEvent(missingBucketUpdate(), testEnv({ stackStatus }))).rejects.toThrow(/could not complete/);
+      expect(stackStatus).toHaveBeenCalledWith(expect.stringMatching(/^arn:aws:cloudformation:eu-west-1:111111111111:stack\/Test\//));
+    });
+
+    test('is reported, not failed, while the stack rolls back (else UPDATE_ROLLBACK_FAILED)', async () => {
+      jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      const response = await onEvent(missingBucketUpdate(), testEnv({ stackStatus: async () => 'UPDATE_ROLLBACK_IN_PROGRESS' }));
+      expect(response.Data).toMatchObject({ SseC: 'UNVERIFIED', Violations: '1' });
+      expect(console.warn).toHaveBeenCalledWith(expect.stringContaining('not failing: the stack is rolling back'));
+    });
+
+    test('fails when the stack status cannot be read', async () => {
+      jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      const stackStatus = async (): Promise<string> => { throw new Error('AccessDenied'); };
+      await expect(onEvent(missingBucketUpdate(), testEnv({ stackStatus }))).rejects.toThrow(/could not complete/);
+    });
+
+    test('a failed Create never asks for the stack status', async () => {
+      const stackStatus = jest.fn(async () => 'UPDATE_ROLLBACK_IN_PROGRESS');
+      const event = sseS3Event();
+      s3Mock.on(GetBucketEncryptionCommand).rejects(awsError(404, 'NoSuchBucket'));
+      s3Mock.on(GetBucketPolicyCommand).rejects(awsError(404, 'NoSuchBucket'));
+      s3Mock.on(GetObjectLockConfigurationCommand).rejects(awsError(404, 'NoSuchBucket'));
+      await expect(onEvent(event, testEnv({ stackStatus }))).rejects.toThrow(/could not complete/);
+      expect(stackStatus).not.toHaveBeenCalled();
+    });
+  });
+
   test('Update of the same bucket keeps the physical id; a new bucket gets a new one', async () => {
     const same = updateEvent({ BucketName: BUCKET, ExpectAlgorithm: 'AES256', ExpectHeaders: 'DENY_MISMATCH' }, { BucketName: BUCKET });
     sseS3Bucket(same);

@@ -23,6 +23,26 @@ export interface HandlerEnvironment {
   readonly accessDeniedWaitMs?: number;
   /** ARN of the Lambda function (`context.invokedFunctionArn`); else the event's ServiceToken is used. */
   readonly functionArn?: string;
+  /** The CloudFormation status of the stack (`DescribeStacks`), to tell a rollback from an update. */
+  readonly stackStatus?: (stackId: string) => Promise<string | undefined>;
+}
+
+/**
+ * Whether a failed check must fail the deployment. During an update's rollback CloudFormation
+ * sends an Update with the previous properties; failing it too (S3 still misbehaving, say
+ * because of an SCP) would leave the stack in UPDATE_ROLLBACK_FAILED, which only an operator
+ * can repair. So a rollback is reported, not failed. When the status cannot be read, fail.
+ */
+async function mustFail(event: CloudFormationCustomResourceEvent, env: HandlerEnvironment): Promise<boolean> {
+  if (event.RequestType !== 'Update' || !env.stackStatus) {
+    return true;
+  }
+  try {
+    return (await env.stackStatus(event.StackId)) !== 'UPDATE_ROLLBACK_IN_PROGRESS';
+  } catch (error) {
+    console.warn(`could not read the stack status, so the check fails as usual: ${(error as Error).message}`);
+    return true;
+  }
 }
 
 /** Time kept back from probing for cleanup, and from cleanup for the response. */
@@ -94,10 +114,10 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, env: Han
     });
   } catch (error) {
     const message = `S3 encryption check of bucket ${props.BucketName} could not complete: ${(error as Error).message}`;
-    if (props.OnViolation === 'FAIL') {
+    if (props.OnViolation === 'FAIL' && await mustFail(event, env)) {
       throw new Error(message);
     }
-    console.warn(message);
+    console.warn(props.OnViolation === 'FAIL' ? `${message} (not failing: the stack is rolling back)` : message);
     // Nothing could be verified, the always-declared SSE-C expectation included: that counts as
     // a violation, so WARN reports it and `violationCount` is not 0.
     return { PhysicalResourceId: physicalId, Data: unverifiedAttributes(props.BucketName, message) };
@@ -106,10 +126,10 @@ export async function onEvent(event: CloudFormationCustomResourceEvent, env: Han
   console.log(JSON.stringify(report));
   if (report.violations.length > 0) {
     const message = `S3 encryption check of bucket ${props.BucketName} found ${report.violations.length} violation(s): ${report.violations.join('; ')}`;
-    if (props.OnViolation === 'FAIL') {
+    if (props.OnViolation === 'FAIL' && await mustFail(event, env)) {
       throw new Error(message);
     }
-    console.warn(message);
+    console.warn(props.OnViolation === 'FAIL' ? `${message} (not failing: the stack is rolling back)` : message);
   }
   if (report.cleanup.leftovers.length > 0) {
     console.warn(`probe objects left behind in ${props.BucketName} (the lifecycle rule expires them): ${report.cleanup.leftovers.join(', ')}`);
