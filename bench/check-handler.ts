@@ -101,7 +101,9 @@ async function main(): Promise<void> {
     const setups: Record<string, { props: Record<string, unknown>; setup: (bucket: string) => Promise<void> }> = {
       // The most requests: SSE-C accepted and read back, two versions deleted.
       'sse-c-allowed-versioned': {
-        props: { ExpectSseC: 'ALLOWED', ExpectAlgorithm: 'AES256' },
+        // WARN: radosgw has no SSE-S3, so the declared AES256 stays unverified (a violation); the
+        // benchmark measures the requests, not the verdict.
+        props: { ExpectSseC: 'ALLOWED', ExpectAlgorithm: 'AES256', OnViolation: 'WARN' },
         setup: async (bucket) => {
           await admin.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
         },
