@@ -61,7 +61,10 @@ export class EncryptionCheckProvider extends Construct {
   public readonly handler: lambda.Function;
   public readonly serviceToken: string;
   private readonly granted = new Set<string>();
-  private importedGrants?: ImportedGrants;
+  /** Identity grants for imported buckets and keys, spread over managed policies as they fill. */
+  private readonly importedGrants: ImportedGrants[] = [];
+  /** Which of those holds the grant of a bucket or key already granted. */
+  private readonly importedGrantOf = new Map<string, ImportedGrants>();
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -147,13 +150,16 @@ export class EncryptionCheckProvider extends Construct {
         });
       }
       if (!inBucketPolicy) {
-        this.imported().addBucket(bucket);
+        const grants = this.imported();
+        grants.addBucket(bucket);
+        this.importedGrantOf.set(bucketId, grants);
       }
     }
-    if (inBucketPolicy && bucket.policy) {
+    const bucketGrants = this.importedGrantOf.get(bucketId);
+    if (bucketGrants) {
+      dependables.push(bucketGrants.policy);
+    } else if (bucket.policy) {
       dependables.push(bucket.policy);
-    } else if (this.importedGrants) {
-      dependables.push(this.importedGrants.policy);
     }
 
     if (key) {
@@ -170,17 +176,33 @@ export class EncryptionCheckProvider extends Construct {
           conditions: viaS3(stack),
         })).statementAdded;
         if (!added) {
-          this.imported().addKey(key);
+          const grants = this.imported();
+          grants.addKey(key);
+          this.importedGrantOf.set(keyId, grants);
         }
       }
-      dependables.push(keyOwned ? key : this.imported().policy);
+      dependables.push(this.importedGrantOf.get(keyId)?.policy ?? key);
     }
     return dependables;
   }
 
+  /**
+   * The managed policy that takes the next imported grant. IAM allows 6,144 characters per managed
+   * policy and, by default, 10 managed policies per role (one is the handler's own), so grants
+   * are spread over up to nine policies of at most 16 buckets or keys each.
+   */
   private imported(): ImportedGrants {
-    this.importedGrants ??= new ImportedGrants(this, 'ImportedResourcesPolicy', this.role);
-    return this.importedGrants;
+    const current = this.importedGrants[this.importedGrants.length - 1];
+    if (current && !current.full) {
+      return current;
+    }
+    const count = this.importedGrants.length;
+    if (count >= MAX_IMPORTED_POLICIES) {
+      throw new Error(`${Stack.of(this).node.path}: EncryptionChecks of more than ${MAX_IMPORTED_POLICIES * ImportedGrants.CAPACITY} imported (or other-stack) buckets and keys in one stack would need more than the ${MAX_IMPORTED_POLICIES + 1} managed policies IAM attaches to one role by default. Split the checks over several stacks.`);
+    }
+    const grants = new ImportedGrants(this, count === 0 ? 'ImportedResourcesPolicy' : `ImportedResourcesPolicy${count + 1}`, this.role);
+    this.importedGrants.push(grants);
+    return grants;
   }
 
   /** Whether `construct` is a resource of this stack (not imported, not another stack's). */
@@ -217,15 +239,21 @@ function viaS3(stack: Stack): Record<string, Record<string, string>> {
   return { StringEquals: { 'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}`, 'kms:CallerAccount': stack.account } };
 }
 
+/** Managed policies for imported grants: IAM's default of 10 per role, less the handler's own. */
+const MAX_IMPORTED_POLICIES = 9;
+
 /**
  * The handler's identity grants for buckets and keys whose own policies are not this stack's to
- * change (imported, or another stack's). One customer managed policy with one statement per
- * action group whose resource lists grow by one ARN per bucket or key: about 180 characters per
- * imported bucket against the 6,144-character managed policy limit, so some 30 imported buckets
- * per stack. EncryptedBuckets add nothing here.
+ * change (imported, or another stack's). A customer managed policy with one statement per
+ * action group whose resource lists grow by one ARN per bucket or key: up to about 264
+ * characters per bucket (63-character names) against the 6,144-character managed policy limit,
+ * so each policy takes at most CAPACITY of them. EncryptedBuckets add nothing here.
  */
 class ImportedGrants {
+  /** Buckets and keys per policy: 16 x 264 characters plus the statements' own stay under 6,144. */
+  public static readonly CAPACITY = 16;
   public readonly policy: iam.ManagedPolicy;
+  private entries = 0;
   private readonly objects = new iam.PolicyStatement({ actions: OBJECT_ACTIONS });
   private readonly reads = new iam.PolicyStatement({ actions: BUCKET_READS });
   private readonly list = new iam.PolicyStatement({ actions: ['s3:ListBucketVersions'], conditions: { StringLike: { 's3:prefix': `${PROBE_PREFIX}*` } } });
@@ -240,13 +268,19 @@ class ImportedGrants {
     acknowledgeFindings({ importedGrants: this.policy });
   }
 
+  public get full(): boolean {
+    return this.entries >= ImportedGrants.CAPACITY;
+  }
+
   public addBucket(bucket: s3.IBucket): void {
+    this.entries++;
     this.add(this.objects, bucket.arnForObjects(`${PROBE_PREFIX}*`));
     this.add(this.reads, bucket.bucketArn);
     this.add(this.list, bucket.bucketArn);
   }
 
   public addKey(key: kms.IKey): void {
+    this.entries++;
     this.add(this.keys, key.keyArn);
   }
 

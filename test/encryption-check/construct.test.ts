@@ -10,6 +10,25 @@ import { maskedTemplate, TEST_ENV, testStack } from '../util/template';
 const HANDLER_ROLE = 'CdkS3EncryptionCheckProviderHandlerRoleA14AD94D';
 const roleArn = { 'Fn::GetAtt': [HANDLER_ROLE, 'Arn'] };
 
+/** Resolves `Fn::Join` and the partition, the only intrinsics in the handler's imported grants. */
+function resolveJoins(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(resolveJoins);
+  }
+  if (value && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    if (object.Ref === 'AWS::Partition') {
+      return 'aws-us-gov';
+    }
+    if (Array.isArray(object['Fn::Join'])) {
+      const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+      return parts.map(resolveJoins).join(separator);
+    }
+    return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, resolveJoins(v)]));
+  }
+  return value;
+}
+
 function policyLength(template: Template, type: string, property: string): number[] {
   return Object.values(template.findResources(type)).map((r) => JSON.stringify(r.Properties[property]).replace(/\s/g, '').length);
 }
@@ -164,6 +183,37 @@ describe('permissions', () => {
     expect(many.inline).toEqual([]);
     expect(many.functions).toBe(2);
     expect(many.bucket).toBeLessThan(5_000);
+  });
+
+  test('imported buckets spread over managed policies that each stay under IAM\'s 6,144 characters', () => {
+    const { stack } = testStack();
+    const name = (i: number) => `imported-${String(i).padStart(3, '0')}-`.padEnd(63, 'x');
+    for (let i = 0; i < 40; i++) {
+      new EncryptionCheck(stack, `Check${i}`, { bucket: s3.Bucket.fromBucketName(stack, `I${i}`, name(i)) });
+    }
+    const template = Template.fromStack(stack);
+    const imported = Object.entries(template.findResources('AWS::IAM::ManagedPolicy'))
+      .filter(([, r]) => JSON.stringify(r.Properties.PolicyDocument).includes('imported-'));
+    expect(imported).toHaveLength(3);
+    for (const [, policy] of imported) {
+      // Resolved as IAM counts it: partition "aws-us-gov" is the longest, whitespace not counted.
+      const resolved = JSON.stringify(resolveJoins(policy.Properties.PolicyDocument));
+      expect(resolved).not.toContain('Fn::');
+      expect(resolved.length).toBeLessThan(6_144);
+    }
+    // Each check waits for the policy that holds its own bucket's grant.
+    const check39 = Object.values(template.findResources('Custom::S3EncryptionCheck')).find((r) => JSON.stringify(r).includes(name(39)))!;
+    const holder = imported.find(([, r]) => JSON.stringify(r).includes(name(39)))![0];
+    expect(check39.DependsOn).toContain(holder);
+  });
+
+  test('more imported buckets than nine managed policies hold is an error with the fix', () => {
+    const { stack } = testStack();
+    expect(() => {
+      for (let i = 0; i < 9 * 16 + 1; i++) {
+        new EncryptionCheck(stack, `Check${i}`, { bucket: s3.Bucket.fromBucketName(stack, `I${i}`, `imported-bucket-${i}`) });
+      }
+    }).toThrow(/more than 144 imported \(or other-stack\) buckets and keys in one stack.*Split the checks over several stacks/);
   });
 
   test('an imported bucket and key: one identity policy with the probe prefix, the bucket ARN and the key through S3', () => {
