@@ -6,13 +6,13 @@
  * Deploys: the SSE-C bucket (with its EncryptionCheck), a plain s3.Bucket and a check on it, a
  * PutProbe function; asserts with S3's own APIs.
  */
-import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
 import { Annotations, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CustomerProvidedKeys, EncryptedBucket, EncryptionCheck, EncryptionHeaders, ViolationAction } from '../src';
 import {
   accepted, allowAssertionReads, checkOf, DISPOSABLE_BUCKET, encryptionRule, expectCheckAttributes,
-  integApp, makeDisposable, PutProbe, REFUSED, TEST_SSE_C_KEY,
+  integApp, integTest, makeDisposable, PutProbe, REFUSED, TEST_SSE_C_KEY,
 } from './integ-support/fixtures';
 
 const app = integApp();
@@ -37,11 +37,7 @@ const probe = new PutProbe(stack, 'PutProbe');
 probe.allowUploadsTo(bucket);
 makeDisposable(stack);
 
-const integ = new IntegTest(app, 'SseCAllowed', {
-  testCases: [stack],
-  diffAssets: true,
-  stackUpdateWorkflow: false,
-});
+const integ = integTest(app, 'SseCAllowed', stack);
 
 const configuration = integ.assertions.awsApiCall('S3', 'getBucketEncryption', { Bucket: bucket.bucketName });
 configuration.expect(encryptionRule({ algorithm: 'AES256', blocked: 'NONE' }));

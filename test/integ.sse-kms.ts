@@ -6,13 +6,13 @@
  * Deploys: two buckets (each with its EncryptionCheck), the S3EncryptionKey, a PutProbe
  * function; asserts with S3's own APIs.
  */
-import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
 import { Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { EncryptedBucket, EncryptionHeaders } from '../src';
 import {
   accepted, allowAssertionReads, checkOf, DISPOSABLE_BUCKET, encryptionRule, expectCheckAttributes,
-  integApp, makeDisposable, PutProbe, REFUSED, TEST_SSE_C_KEY,
+  integApp, integTest, makeDisposable, PutProbe, REFUSED, TEST_SSE_C_KEY,
 } from './integ-support/fixtures';
 
 const app = integApp();
@@ -30,11 +30,7 @@ probe.allowUploadsTo(bucket);
 probe.allowUploadsTo(strict);
 makeDisposable(stack);
 
-const integ = new IntegTest(app, 'SseKms', {
-  testCases: [stack],
-  diffAssets: true,
-  stackUpdateWorkflow: false,
-});
+const integ = integTest(app, 'SseKms', stack);
 
 const configuration = integ.assertions.awsApiCall('S3', 'getBucketEncryption', { Bucket: bucket.bucketName });
 configuration.expect(encryptionRule({ algorithm: 'aws:kms', kmsKeyArn: key.keyArn, bucketKeyEnabled: true, blocked: 'SSE-C' }));

@@ -4,12 +4,12 @@
  *
  * Deploys: the bucket (plus its EncryptionCheck), a PutProbe function; asserts with S3's own APIs.
  */
-import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
 import { Stack } from 'aws-cdk-lib';
 import { EncryptedBucket } from '../src';
 import {
   accepted, allowAssertionReads, checkOf, DISPOSABLE_BUCKET, encryptionRule, expectCheckAttributes,
-  integApp, makeDisposable, PutProbe, REFUSED, TEST_SSE_C_KEY,
+  integApp, integTest, makeDisposable, PutProbe, REFUSED, TEST_SSE_C_KEY,
 } from './integ-support/fixtures';
 
 const app = integApp();
@@ -19,14 +19,7 @@ const probe = new PutProbe(stack, 'PutProbe');
 probe.allowUploadsTo(bucket);
 makeDisposable(stack);
 
-const integ = new IntegTest(app, 'SseS3', {
-  testCases: [stack],
-  // Lambda bundles are part of what users deploy: a changed handler is a changed snapshot.
-  diffAssets: true,
-  // The update workflow first deploys the committed snapshot, whose bundled assets are not
-  // committed (.gitignore); every run deploys the current code from scratch instead.
-  stackUpdateWorkflow: false,
-});
+const integ = integTest(app, 'SseS3', stack);
 
 // The bucket's configuration as S3 reports it.
 const configuration = integ.assertions.awsApiCall('S3', 'getBucketEncryption', { Bucket: bucket.bucketName });

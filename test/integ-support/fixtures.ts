@@ -58,6 +58,16 @@ export const DISPOSABLE_BUCKET = { removalPolicy: RemovalPolicy.DESTROY, autoDel
  * Makes every resource of `stack` go with the stack: DESTROY on everything (keys and log groups
  * included) and the shortest KMS deletion window, 7 days, after which the key is gone.
  */
+/**
+ * The suite's IntegTest, with the settings every suite shares: Lambda bundles are part of what
+ * users deploy, so a changed handler is a changed snapshot (`diffAssets`); and no update workflow,
+ * because it would first deploy the committed snapshot, whose bundled assets are not committed
+ * (.gitignore): every run deploys the current code from scratch instead.
+ */
+export function integTest(app: App, id: string, stack: Stack): IntegTest {
+  return new IntegTest(app, id, { testCases: [stack], diffAssets: true, stackUpdateWorkflow: false });
+}
+
 export function makeDisposable(stack: Stack): void {
   RemovalPolicies.of(stack).destroy();
   Aspects.of(stack).add(new ShortestKeyDeletionWindow());
