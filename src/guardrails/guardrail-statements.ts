@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { BucketEncryptionPolicy } from '../bucket-encryption-policy';
+import { BucketEncryptionPolicy, BucketEncryptionPolicyOptions } from '../bucket-encryption-policy';
 import { CustomerProvidedKeys, EncryptionHeaders } from '../encryption-options';
 
 /**
@@ -63,8 +63,13 @@ function anyBucket(): s3.IBucket {
 }
 
 /** The library's bucket-policy statements for `options`, by Sid, in the form Organizations takes. */
-function bucketPolicyStatements(options: Parameters<typeof BucketEncryptionPolicy.statements>[1]): Map<string, { Action: string | string[]; Condition: Record<string, Record<string, unknown>> }> {
-  const bySid = new Map<string, { Action: string | string[]; Condition: Record<string, Record<string, unknown>> }>();
+interface ActionAndCondition {
+  readonly Action: string | string[];
+  readonly Condition: Record<string, Record<string, unknown>>;
+}
+
+function bucketPolicyStatements(options: BucketEncryptionPolicyOptions): Map<string, ActionAndCondition> {
+  const bySid = new Map<string, ActionAndCondition>();
   for (const statement of BucketEncryptionPolicy.statements(anyBucket(), options)) {
     const json = statement.toStatementJson();
     bySid.set(json.Sid, { Action: json.Action, Condition: json.Condition });
@@ -90,7 +95,11 @@ function algorithmOnly(encryption: s3.BucketEncryption): s3.BucketEncryption {
 
 /** The RCP: what no principal, of any account, may do to the organisation's buckets. */
 export function resourceControlPolicy(options: ResourceControlOptions): OrganizationPolicyDocument {
-  const blocking = bucketPolicyStatements({ minimumTLSVersion: options.minimumTLSVersion, customerProvidedKeys: CustomerProvidedKeys.BLOCK, encryptionHeaders: EncryptionHeaders.NOT_ENFORCED });
+  const blocking = bucketPolicyStatements({
+    minimumTLSVersion: options.minimumTLSVersion,
+    customerProvidedKeys: CustomerProvidedKeys.BLOCK,
+    encryptionHeaders: EncryptionHeaders.NOT_ENFORCED,
+  });
   const everywhere = (sid: string) => everywhereFrom(blocking, sid);
 
   const statements: OrganizationPolicyStatement[] = [
