@@ -1,5 +1,6 @@
-import { goodTransport, type GuardrailConfig } from './guardrail-spec';
-import type { OrgRequest, PrincipalName, SseAlgorithm, Transport } from './org-model';
+import { expectedGuardrailOutcome, goodTransport, type GuardrailConfig } from './guardrail-spec';
+import { describeRequest, simulateInOrganization } from './org-model';
+import type { GuardrailDocuments, OrgRequest, PrincipalName, SseAlgorithm, Transport } from './org-model';
 
 /** The rows of the guardrail request matrix for one configuration, grouped as the issue lists them. */
 
@@ -60,4 +61,22 @@ export function boundaryRows(c: GuardrailConfig): OrgRequest[] {
 
 export function allRows(c: GuardrailConfig): OrgRequest[] {
   return [...uploadRows(), ...transportRows(), ...exemptBucketRows(c), ...settingsRows(c), ...boundaryRows(c)];
+}
+
+/** Runs `rows` against `documents`; one line per row whose outcome or denying statements differ from the spec. */
+export async function guardrailMismatches(
+  c: GuardrailConfig, documents: GuardrailDocuments, rows: OrgRequest[], stopAtFirst = false,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const row of rows) {
+    const expected = expectedGuardrailOutcome(c, row);
+    const actual = await simulateInOrganization(row, documents);
+    if (actual.result !== expected.outcome || actual.deniedBy.join() !== expected.deniedBy.join()) {
+      problems.push(`${describeRequest(row)}: expected ${expected.outcome} [${expected.deniedBy.join(', ')}], got ${actual.result} [${actual.deniedBy.join(', ')}]`);
+      if (stopAtFirst) {
+        break;
+      }
+    }
+  }
+  return problems;
 }

@@ -1,30 +1,13 @@
 import { guardrailDocuments } from './fixtures';
 import { describeGuardrails, expectedGuardrailOutcome, GUARDRAIL_CONFIGS, GUARDRAIL_RULES, type GuardrailConfig } from './guardrail-spec';
-import { allRows, boundaryRows, exemptBucketRows, settingsRows, transportRows, uploadRows } from './matrix-rows';
-import { describeRequest, simulateInOrganization, type GuardrailDocuments, type OrgRequest } from './org-model';
+import { allRows, boundaryRows, exemptBucketRows, guardrailMismatches, settingsRows, transportRows, uploadRows } from './matrix-rows';
+import type { OrgRequest } from './org-model';
 
 /**
  * The guardrail request matrix: the synthesized RCP and SCP of each configuration, evaluated by
  * the IAM simulator together with identity policies and bucket policies that allow everything,
  * compared with the spec in guardrail-spec.ts.
  */
-
-export async function guardrailMismatches(
-  c: GuardrailConfig, documents: GuardrailDocuments, rows: OrgRequest[], stopAtFirst = false,
-): Promise<string[]> {
-  const problems: string[] = [];
-  for (const row of rows) {
-    const expected = expectedGuardrailOutcome(c, row);
-    const actual = await simulateInOrganization(row, documents);
-    if (actual.result !== expected.outcome || actual.deniedBy.join() !== expected.deniedBy.join()) {
-      problems.push(`${describeRequest(row)}: expected ${expected.outcome} [${expected.deniedBy.join(', ')}], got ${actual.result} [${actual.deniedBy.join(', ')}]`);
-      if (stopAtFirst) {
-        break;
-      }
-    }
-  }
-  return problems;
-}
 
 describe.each(GUARDRAIL_CONFIGS.map((c) => [describeGuardrails(c), c] as const))('guardrails %s', (_name, config) => {
   const documents = () => guardrailDocuments(config);
