@@ -1,5 +1,5 @@
-import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
 import { BucketEncryptionPolicy, BucketEncryptionPolicyOptions } from '../bucket-encryption-policy';
 import { CustomerProvidedKeys, EncryptionHeaders } from '../encryption-options';
 
@@ -47,34 +47,33 @@ export interface ServiceControlOptions {
   readonly denySseCOutsideOrganization: boolean;
 }
 
-let placeholderBucket: s3.IBucket | undefined;
-
-/**
- * A bucket to hand to `BucketEncryptionPolicy.statements`: the organisation statements replace
- * its resources with `*`, so only its existence matters. It lives in an app of its own so that
- * it never appears in the user's construct tree or template.
- */
-function anyBucket(): s3.IBucket {
-  if (!placeholderBucket) {
-    const stack = new Stack(new App(), 'GuardrailStatementSource');
-    placeholderBucket = s3.Bucket.fromBucketName(stack, 'AnyBucket', 'any-bucket');
-  }
-  return placeholderBucket;
-}
-
-/** The library's bucket-policy statements for `options`, by Sid, in the form Organizations takes. */
 interface ActionAndCondition {
   readonly Action: string | string[];
   readonly Condition: Record<string, Record<string, unknown>>;
 }
 
-function bucketPolicyStatements(options: BucketEncryptionPolicyOptions): Map<string, ActionAndCondition> {
-  const bySid = new Map<string, ActionAndCondition>();
-  for (const statement of BucketEncryptionPolicy.statements(anyBucket(), options)) {
-    const json = statement.toStatementJson();
-    bySid.set(json.Sid, { Action: json.Action, Condition: json.Condition });
+/**
+ * The library's bucket-policy statements for `options`, by Sid, in the form Organizations takes.
+ *
+ * `BucketEncryptionPolicy.statements` needs a bucket; the organisation statements replace its
+ * resources with `*`, so an imported placeholder serves, and it is removed again at once so that
+ * it never appears in the user's construct tree. (A placeholder in an app of its own would be
+ * worse: an App registers itself for synthesis when the CDK CLI runs, and its stack would land
+ * in the user's cloud assembly.)
+ */
+function bucketPolicyStatements(scope: Construct, options: BucketEncryptionPolicyOptions): Map<string, ActionAndCondition> {
+  const id = 'BucketPolicyStatementSource';
+  const bucket = s3.Bucket.fromBucketName(scope, id, 'any-bucket');
+  try {
+    const bySid = new Map<string, ActionAndCondition>();
+    for (const statement of BucketEncryptionPolicy.statements(bucket, options)) {
+      const json = statement.toStatementJson();
+      bySid.set(json.Sid, { Action: json.Action, Condition: json.Condition });
+    }
+    return bySid;
+  } finally {
+    scope.node.tryRemoveChild(id);
   }
-  return bySid;
 }
 
 function take(statements: ReturnType<typeof bucketPolicyStatements>, sid: string) {
@@ -94,8 +93,8 @@ function algorithmOnly(encryption: s3.BucketEncryption): s3.BucketEncryption {
 }
 
 /** The RCP: what no principal, of any account, may do to the organisation's buckets. */
-export function resourceControlPolicy(options: ResourceControlOptions): OrganizationPolicyDocument {
-  const blocking = bucketPolicyStatements({
+export function resourceControlPolicy(scope: Construct, options: ResourceControlOptions): OrganizationPolicyDocument {
+  const blocking = bucketPolicyStatements(scope, {
     minimumTLSVersion: options.minimumTLSVersion,
     customerProvidedKeys: CustomerProvidedKeys.BLOCK,
     encryptionHeaders: EncryptionHeaders.NOT_ENFORCED,
@@ -120,7 +119,7 @@ export function resourceControlPolicy(options: ResourceControlOptions): Organiza
     }
     // customerProvidedKeys ALLOW: an SSE-C upload to an exempt bucket sends no
     // x-amz-server-side-encryption header, and must not be refused for that.
-    const headers = bucketPolicyStatements({
+    const headers = bucketPolicyStatements(scope, {
       encryption: algorithmOnly(options.encryption),
       customerProvidedKeys: CustomerProvidedKeys.ALLOW,
       encryptionHeaders: options.encryptionHeaders,
@@ -141,7 +140,7 @@ export function resourceControlPolicy(options: ResourceControlOptions): Organiza
 }
 
 /** The SCP: what the organisation's own principals may not do, whatever their IAM policies allow. */
-export function serviceControlPolicy(options: ServiceControlOptions): OrganizationPolicyDocument {
+export function serviceControlPolicy(scope: Construct, options: ServiceControlOptions): OrganizationPolicyDocument {
   // PutEncryptionConfiguration authorizes PutBucketEncryption and DeleteBucketEncryption, and so
   // every change to BlockedEncryptionTypes. Protecting only DeleteBucketPolicy would be
   // theatre: PutBucketPolicy can replace a policy with one that lacks the Deny statements.
@@ -158,8 +157,8 @@ export function serviceControlPolicy(options: ServiceControlOptions): Organizati
   }];
 
   if (options.denySseCOutsideOrganization) {
-    const sseC = take(bucketPolicyStatements({ customerProvidedKeys: CustomerProvidedKeys.BLOCK, encryptionHeaders: EncryptionHeaders.NOT_ENFORCED }),
-      BucketEncryptionPolicy.SID_DENY_SSE_C);
+    const blocking = bucketPolicyStatements(scope, { customerProvidedKeys: CustomerProvidedKeys.BLOCK, encryptionHeaders: EncryptionHeaders.NOT_ENFORCED });
+    const sseC = take(blocking, BucketEncryptionPolicy.SID_DENY_SSE_C);
     statements.push({
       Sid: SID_DENY_SSE_C_OUTSIDE_ORGANIZATION,
       Effect: 'Deny',

@@ -142,8 +142,8 @@ export class S3EncryptionGuardrails extends Construct {
       throw validationError(this, 'InvalidPolicyNamePrefix', `policyNamePrefix: "${prefix}" has ${prefix.length} characters; Organizations policy names have 1 to 128, and "-rcp"/"-scp" is appended. Use 1 to 124 characters.`);
     }
 
-    const rcp = resourceControlPolicy({ minimumTLSVersion, sseCExemptObjects, encryptionHeaders, encryption: props.encryption });
-    const scp = serviceControlPolicy({
+    const rcp = resourceControlPolicy(this, { minimumTLSVersion, sseCExemptObjects, encryptionHeaders, encryption: props.encryption });
+    const scp = serviceControlPolicy(this, {
       platformRoleArns,
       protectBucketPolicies: props.protectBucketPolicies ?? true,
       denySseCOutsideOrganization: props.denySseCOutsideOrganization ?? false,

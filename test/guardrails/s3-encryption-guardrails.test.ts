@@ -133,6 +133,20 @@ describe('S3EncryptionGuardrails template', () => {
     expect(guardrails.node.children.map((c) => c.node.id).sort()).toEqual(['ResourceControlPolicy', 'ServiceControlPolicy']);
   });
 
+  test('under the CDK CLI (CDK_OUTDIR set) no second app registers for synthesis, so no extra stack reaches cdk.out', () => {
+    const { stack } = testStack(); // the user's own app, made before CDK_OUTDIR is set
+    const before = process.listenerCount('beforeExit');
+    process.env.CDK_OUTDIR = '/nonexistent/cdk.out';
+    try {
+      new S3EncryptionGuardrails(stack, 'Guardrails', {
+        ...BASE, encryption: s3.BucketEncryption.KMS, encryptionHeaders: EncryptionHeaders.REQUIRE, denySseCOutsideOrganization: true,
+      });
+    } finally {
+      delete process.env.CDK_OUTDIR;
+    }
+    expect(process.listenerCount('beforeExit')).toBe(before);
+  });
+
   test('deterministic: the same props give the same template', () => {
     const props = { sseCExemptBuckets: ['a-*'], denySseCOutsideOrganization: true };
     expect(synth(props).template.toJSON()).toEqual(synth(props).template.toJSON());
