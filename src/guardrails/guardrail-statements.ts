@@ -157,7 +157,10 @@ export function serviceControlPolicy(scope: Construct, options: ServiceControlOp
   }];
 
   if (options.denySseCOutsideOrganization) {
-    const blocking = bucketPolicyStatements(scope, { customerProvidedKeys: CustomerProvidedKeys.BLOCK, encryptionHeaders: EncryptionHeaders.NOT_ENFORCED });
+    const blocking = bucketPolicyStatements(scope, {
+      customerProvidedKeys: CustomerProvidedKeys.BLOCK,
+      encryptionHeaders: EncryptionHeaders.NOT_ENFORCED,
+    });
     const sseC = take(blocking, BucketEncryptionPolicy.SID_DENY_SSE_C);
     statements.push({
       Sid: SID_DENY_SSE_C_OUTSIDE_ORGANIZATION,
