@@ -249,8 +249,10 @@ export class S3EncryptionGuardrails extends Construct {
     }
     const arn = /^arn:([a-z0-9*?-]+):s3:::([^/]+)$/.exec(bucket);
     const name = arn ? arn[2] : bucket;
-    // S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens; * and ? as wildcards.
-    if (!/^[a-z0-9.*?-]{1,63}$/.test(name) || name.replace(/[*?]/g, '').length === 0) {
+    // S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens; buckets created in
+    // us-east-1 before March 2018 may also have upper-case letters and underscores and up to 255
+    // characters, and such legacy buckets are the likely exemptions. * and ? are wildcards.
+    if (!/^[A-Za-z0-9._*?-]{1,255}$/.test(name) || name.replace(/[*?]/g, '').length === 0) {
       throw validationError(this, 'InvalidExemptBucket', `sseCExemptBuckets: "${bucket}" is neither a bucket name (pattern) nor a bucket ARN: expected for example legacy-sse-c-data, legacy-sse-c-*, or arn:aws:s3:::legacy-sse-c-data (no object path). A pattern that is only wildcards would exempt every bucket; remove sseCExemptBuckets' entry instead.`);
     }
     // A name without partition matches the bucket in any partition.

@@ -67,10 +67,10 @@ describe('S3EncryptionGuardrails template', () => {
   });
 
   test('exempt buckets become NotResource object ARNs, by name in any partition or by ARN as given', () => {
-    const { rcp } = synth({ sseCExemptBuckets: ['legacy-*', 'arn:aws-cn:s3:::cn-legacy'] });
+    const { rcp } = synth({ sseCExemptBuckets: ['legacy-*', 'arn:aws-cn:s3:::cn-legacy', 'Legacy_US_East_1'] });
     const sseC = rcp.Statement.find((s) => s.Sid === BucketEncryptionPolicy.SID_DENY_SSE_C)!;
     expect(sseC.Resource).toBeUndefined();
-    expect(sseC.NotResource).toEqual(['arn:*:s3:::legacy-*/*', 'arn:aws-cn:s3:::cn-legacy/*']);
+    expect(sseC.NotResource).toEqual(['arn:*:s3:::legacy-*/*', 'arn:aws-cn:s3:::cn-legacy/*', 'arn:*:s3:::Legacy_US_East_1/*']);
   });
 
   test('the same conditions as the bucket policies, statement for statement', () => {
@@ -179,7 +179,8 @@ describe('S3EncryptionGuardrails validation', () => {
     ['headers without encryption', { encryptionHeaders: EncryptionHeaders.DENY_MISMATCH }, /encryptionHeaders: DENY_MISMATCH needs encryption/],
     ['UNENCRYPTED', { encryptionHeaders: EncryptionHeaders.DENY_MISMATCH, encryption: s3.BucketEncryption.UNENCRYPTED }, /encryption: UNENCRYPTED names no algorithm/],
     ['an object ARN as exempt bucket', { sseCExemptBuckets: ['arn:aws:s3:::legacy/*'] }, /"arn:aws:s3:::legacy\/\*" is neither a bucket name/],
-    ['an upper-case bucket name', { sseCExemptBuckets: ['Legacy'] }, /"Legacy" is neither a bucket name/],
+    ['a bucket name with a space', { sseCExemptBuckets: ['legacy data'] }, /"legacy data" is neither a bucket name/],
+    ['an S3 URI', { sseCExemptBuckets: ['s3://legacy-data'] }, /"s3:\/\/legacy-data" is neither a bucket name/],
     ['an exemption of every bucket', { sseCExemptBuckets: ['*'] }, /only wildcards would exempt every bucket/],
     ['an exempt bucket as a token', { sseCExemptBuckets: [Fn.importValue('LegacyBucketName')] }, /sseCExemptBuckets: a bucket given as a token/],
     ['an empty name prefix', { policyNamePrefix: '' }, /policyNamePrefix: "" has 0 characters/],
