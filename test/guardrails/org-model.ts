@@ -188,8 +188,13 @@ function problemsOf(policy: PolicyDocument, kind: 'resource' | 'identity'): Prom
   return problems;
 }
 
-/** Evaluates `r` with identity, bucket, SCP and RCP policies, as AWS would apply them. */
-export async function simulateInOrganization(r: OrgRequest, guardrails: GuardrailDocuments): Promise<OrgOutcome> {
+/**
+ * Evaluates `r` with identity, bucket, SCP and RCP policies, as AWS would apply them.
+ * `extraContext` exists for the helper's own tests.
+ */
+export async function simulateInOrganization(
+  r: OrgRequest, guardrails: GuardrailDocuments, extraContext: Readonly<Record<string, string>> = {},
+): Promise<OrgOutcome> {
   const problems = [
     ...(await problemsOf(guardrails.rcp, 'resource')).map((p) => `RCP: ${p}`),
     ...(await problemsOf(guardrails.scp, 'identity')).map((p) => `SCP: ${p}`),
@@ -205,7 +210,7 @@ export async function simulateInOrganization(r: OrgRequest, guardrails: Guardrai
       principal: principal.arn,
       action: r.action,
       resource: { resource, accountId: bucket.account },
-      contextVariables: contextOf(r),
+      contextVariables: { ...contextOf(r), ...extraContext },
     },
     identityPolicies: [ALLOW_S3],
     serviceControlPolicies: hierarchy(principal.account, guardrails.scp, 'scp'),
