@@ -147,7 +147,9 @@ new JsonFile(project, 'cdk.json', {
     },
   },
 });
-project.npmignore?.exclude('/cdk.json', '/examples/', '/cdk.out/', '/.ci/', '/bench/');
+// docs/ stays in the repository: the README links to it absolutely (npm and Construct Hub show
+// only the README), and its own links point into test/ and examples/, which are not packaged.
+project.npmignore?.exclude('/cdk.json', '/examples/', '/cdk.out/', '/.ci/', '/bench/', '/docs/');
 
 // The EncryptionCheck handler's modules (bundled into its Lambda asset with esbuild) use the AWS
 // SDK, which the Lambda runtime provides: a devDependency, as for the *.lambda.ts entrypoint.
