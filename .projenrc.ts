@@ -1,7 +1,7 @@
 import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
 
 // The oldest aws-cdk-lib we support. cdk-nag 3 (a peer dependency) needs >= 2.258.0 in
-// practice, and `BucketProps.blockedEncryptionTypes` needs >= 2.245.0; see README "Compatibility".
+// practice, and `BucketProps.blockedEncryptionTypes` needs >= 2.245.0; see README "Install".
 const CDK_FLOOR = '2.258.0';
 // What we develop and test against; the lockfile pins the rest.
 const CDK_DEV = '2.276.0';
