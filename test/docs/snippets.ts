@@ -206,6 +206,8 @@ function compilerOptions(): ts.CompilerOptions {
     noUnusedParameters: false,
     isolatedModules: false,
     moduleDetection: ts.ModuleDetectionKind.Force,
+    // Node's types for `node:crypto` and the like; not jest's or Lambda's, which no reader has.
+    types: ['node'],
     paths: { 'cdk-s3-encryption': [LIBRARY_ENTRY] },
   };
 }
