@@ -1,7 +1,7 @@
 import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
 
 // The oldest aws-cdk-lib we support. cdk-nag 3 (a peer dependency) needs >= 2.258.0 in
-// practice, and `BucketProps.blockedEncryptionTypes` needs >= 2.245.0; see README "Compatibility".
+// practice, and `BucketProps.blockedEncryptionTypes` needs >= 2.245.0; see README "Install".
 const CDK_FLOOR = '2.258.0';
 // What we develop and test against; the lockfile pins the rest.
 const CDK_DEV = '2.276.0';
@@ -147,7 +147,9 @@ new JsonFile(project, 'cdk.json', {
     },
   },
 });
-project.npmignore?.exclude('/cdk.json', '/examples/', '/cdk.out/', '/.ci/', '/bench/');
+// docs/ stays in the repository: the README links to it absolutely (npm and Construct Hub show
+// only the README), and its own links point into test/ and examples/, which are not packaged.
+project.npmignore?.exclude('/cdk.json', '/examples/', '/cdk.out/', '/.ci/', '/bench/', '/docs/');
 
 // The EncryptionCheck handler's modules (bundled into its Lambda asset with esbuild) use the AWS
 // SDK, which the Lambda runtime provides: a devDependency, as for the *.lambda.ts entrypoint.

@@ -8,7 +8,7 @@ const env = { account: '111111111111', region: 'eu-west-1' };
 
 /**
  * Findings that depend on the user's choices for a data bucket, not on this library. Each is
- * acknowledged per bucket and per rule in this test, and listed in the README.
+ * acknowledged per bucket and per rule in this test, and listed in docs/rule-pack.md.
  */
 const DATA_BUCKET_CHOICES: Array<{ rules: string[]; reason: string; applies: (bucket: EncryptedBucket | s3.Bucket) => boolean }> = [
   {
