@@ -5,3 +5,4 @@ export * from './encrypted-bucket';
 export * from './encryption-check';
 export * from './nag/s3-encryption-checks';
 export * from './enforce-encryption';
+export * from './guardrails';

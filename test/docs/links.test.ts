@@ -19,7 +19,6 @@ const PAGES_FROM_OTHER_BRANCHES = [
   'docs/enforce-encryption.md',
   'docs/compliance.md',
   'docs/aws-services.md',
-  'docs/guardrails.md',
 ];
 
 interface Link {
