@@ -2,6 +2,7 @@ import { Annotations, Mixin, Reference, Stack, Token, Tokenization } from 'aws-c
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { IConstruct } from 'constructs';
 import { BucketEncryptionPolicy } from './bucket-encryption-policy';
 import { EncryptedBucket } from './encrypted-bucket';
@@ -98,6 +99,11 @@ export interface EnforceEncryptionProps {
 export class EnforceEncryption extends Mixin {
   /** The id of the warning added to imported buckets; acknowledge it with `Annotations.of(bucket).acknowledgeWarning(id, reason)`. */
   public static readonly IMPORTED_BUCKET_WARNING = 'cdk-s3-encryption:importedBucket';
+  /**
+   * Sid of the key-policy statement of a key the mixin creates that keeps grants made before the
+   * mixin working: principals of this account may use the key through S3 for this bucket only.
+   */
+  public static readonly SID_USE_BY_PRIOR_GRANTS = 'UseThroughS3ForThisBucketInThisAccount';
 
   private readonly props: EnforceEncryptionProps;
 
@@ -133,7 +139,7 @@ export class EnforceEncryption extends Mixin {
     const encryption = this.props.encryption ?? (this.props.encryptionKey ? s3.BucketEncryption.KMS : current.encryption);
     let encryptionKey = this.props.encryptionKey;
     if (encryption !== undefined && usesCustomerKey(encryption) && !encryptionKey) {
-      encryptionKey = current.key ?? newEncryptionKey(l2 ?? cfnBucket);
+      encryptionKey = current.key ?? newEncryptionKey(l2 ?? cfnBucket, cfnBucket);
     }
     const sseKms = encryption === s3.BucketEncryption.KMS || encryption === s3.BucketEncryption.KMS_MANAGED;
     const { settings, warnings } = resolveEncryptionSettings({
@@ -188,9 +194,16 @@ export class EnforceEncryption extends Mixin {
   }
 }
 
-/** An IBucket construct with no `AWS::S3::Bucket` of its own in the app. */
+/**
+ * An IBucket construct with no `AWS::S3::Bucket` of its own in the app, that the user declared.
+ * Every file asset (Lambda code, layers, BucketDeployment sources, this library's own handler)
+ * imports the CDK bootstrap bucket as `<asset>/AssetBucket`; that bucket belongs to `cdk
+ * bootstrap`, not to the app, so a warning about it is noise nobody can act on (and would fail
+ * `cdk synth --strict`).
+ */
 function isImportedBucket(construct: IConstruct): construct is s3.BucketBase {
-  return construct instanceof s3.BucketBase && !s3.CfnBucket.isCfnBucket(construct.node.defaultChild);
+  return construct instanceof s3.BucketBase && !s3.CfnBucket.isCfnBucket(construct.node.defaultChild)
+    && !(construct.node.scope instanceof s3assets.Asset);
 }
 
 /** The `BucketEncryption` property `s3.Bucket` writes for these settings. */
@@ -285,12 +298,53 @@ function bucketOf(cfnBucket: s3.CfnBucket): s3.IBucket {
   return bucket;
 }
 
-/** The key the mixin creates for KMS/DSSE without one; found again on a second application. */
-function newEncryptionKey(scope: IConstruct): kms.IKey {
+/**
+ * The key the mixin creates for KMS/DSSE without one; found again on a second application.
+ *
+ * Grants made before the mixin (`bucket.grantReadWrite(role)`, a `BucketDeployment`, a role of
+ * another construct) gave S3 permissions but no KMS permissions, since there was no key. So that
+ * they keep working, the new key's policy lets principals of this account use it the way the
+ * AWS managed key `aws/s3` does: only through S3 in this region (`kms:ViaService`), only from
+ * this account (`kms:CallerAccount`) and, when the bucket's name is known at synth, only for
+ * this bucket's objects (`kms:EncryptionContext:aws:s3:arn`). S3 permissions on the bucket still
+ * decide who may read and write; the key adds nobody.
+ */
+function newEncryptionKey(scope: IConstruct, cfnBucket: s3.CfnBucket): kms.IKey {
   // `Key`, as EncryptedBucket and s3.Bucket name the key they create.
   const id = 'Key';
   const existing = scope.node.tryFindChild(id);
-  return existing instanceof kms.Key ? existing : new S3EncryptionKey(scope, id);
+  if (existing instanceof kms.Key) {
+    return existing;
+  }
+  const key = new S3EncryptionKey(scope, id);
+  key.addToResourcePolicy(useByPriorGrantsStatement(cfnBucket));
+  return key;
+}
+
+/** The key-policy statement of `newEncryptionKey`: S3 use by principals of this account, for this bucket. */
+function useByPriorGrantsStatement(cfnBucket: s3.CfnBucket): iam.PolicyStatement {
+  const stack = Stack.of(cfnBucket);
+  const conditions: Record<string, Record<string, unknown>> = {
+    StringEquals: {
+      'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}`,
+      'kms:CallerAccount': stack.account,
+    },
+  };
+  // The bucket's ARN cannot be referenced: the bucket references the key (KMSMasterKeyID), and a
+  // reference back would be a circular dependency. A literal name needs no reference. S3 uses the
+  // bucket ARN as encryption context with Bucket Keys, the object ARN without.
+  const name = cfnBucket.bucketName;
+  if (typeof name === 'string' && !Token.isUnresolved(name)) {
+    const arn = `arn:${stack.partition}:s3:::${name}`;
+    conditions.StringLike = { 'kms:EncryptionContext:aws:s3:arn': [arn, `${arn}/*`] };
+  }
+  return new iam.PolicyStatement({
+    sid: EnforceEncryption.SID_USE_BY_PRIOR_GRANTS,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey*'],
+    resources: ['*'],
+    conditions,
+  });
 }
 
 /**
