@@ -7,6 +7,7 @@ import { IConstruct } from 'constructs';
 import { BucketEncryptionPolicy } from './bucket-encryption-policy';
 import { EncryptedBucket } from './encrypted-bucket';
 import { CustomerProvidedKeys, EncryptionHeaders, EncryptionSettings, resolveEncryptionSettings, sseAlgorithmOf, usesCustomerKey } from './encryption-options';
+import { validationError } from './errors';
 import { bucketPoliciesOf } from './nag/analysis/bucket';
 import { S3EncryptionKey } from './s3-encryption-key';
 
@@ -151,7 +152,7 @@ export class EnforceEncryption extends Mixin {
       customerProvidedKeys: this.props.customerProvidedKeys,
       encryptionHeaders: this.props.encryptionHeaders,
       minimumTLSVersion: this.props.minimumTLSVersion,
-    });
+    }, l2 ?? cfnBucket);
 
     cfnBucket.bucketEncryption = bucketEncryptionOf(settings);
     if (l2 && settings.encryptionKey && l2.encryptionKey !== settings.encryptionKey) {
@@ -176,7 +177,7 @@ export class EnforceEncryption extends Mixin {
 
   private warnImported(bucket: s3.IBucket): void {
     const encryption = this.props.encryption ?? (this.props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED);
-    const { settings } = resolveEncryptionSettings({ ...this.props, encryption });
+    const { settings } = resolveEncryptionSettings({ ...this.props, encryption }, bucket);
     // The statements need a key ARN only for their content; the Sids are the same with aws/s3.
     const sidOptions = usesCustomerKey(settings.encryption) && !settings.encryptionKey
       ? {
@@ -276,7 +277,7 @@ function keyReferencedBy(cfnBucket: s3.CfnBucket, kmsMasterKeyId: string): kms.I
     arn = kmsMasterKeyId;
   }
   if (arn === undefined) {
-    throw new Error(`EnforceEncryption cannot tell which KMS key ${cfnBucket.node.path} uses (KMSMasterKeyID is neither a key of this app nor a key ARN), and the bucket policy must name the key's ARN. Pass encryptionKey (or encryption) explicitly for this bucket.`);
+    throw validationError(cfnBucket, 'UnknownBucketKey', `EnforceEncryption cannot tell which KMS key ${cfnBucket.node.path} uses (KMSMasterKeyID is neither a key of this app nor a key ARN), and the bucket policy must name the key's ARN. Pass encryptionKey (or encryption) explicitly for this bucket.`);
   }
   const id = 'EnforceEncryptionKey';
   return (cfnBucket.node.tryFindChild(id) as kms.IKey | undefined) ?? kms.Key.fromKeyArn(cfnBucket, id, arn);
@@ -380,7 +381,7 @@ function addStatements(cfnBucket: s3.CfnBucket, bucket: s3.IBucket, statements: 
     if (present === undefined) {
       document.addStatements(statement);
     } else if (canonical(stack.resolve(present)) !== canonical(stack.resolve(statement.toStatementJson()))) {
-      throw new Error(`EnforceEncryption: the bucket policy of ${cfnBucket.node.path} already has a statement ${sid} with other content than these options produce. ` +
+      throw validationError(cfnBucket, 'ConflictingPolicyStatement', `EnforceEncryption: the bucket policy of ${cfnBucket.node.path} already has a statement ${sid} with other content than these options produce. ` +
         'Apply EnforceEncryption to each bucket with one set of options (a more specific selector, or a single Mixins.of(...).apply), or remove the other statement.');
     }
   }
@@ -401,7 +402,7 @@ function existingPolicy(cfnBucket: s3.CfnBucket, bucket: s3.IBucket): s3.CfnBuck
   }
   bucketPoliciesOf(cfnBucket).forEach((policy) => policies.add(policy));
   if (policies.size > 1) {
-    throw new Error(`EnforceEncryption: ${policies.size} AWS::S3::BucketPolicy resources target the bucket ${cfnBucket.node.path} ` +
+    throw validationError(cfnBucket, 'SeveralBucketPolicies', `EnforceEncryption: ${policies.size} AWS::S3::BucketPolicy resources target the bucket ${cfnBucket.node.path} ` +
       `(${[...policies].map((policy) => policy.node.path).join(', ')}). S3 keeps one policy per bucket and the one deployed last replaces the others, ` +
       'so statements merged into one of them may never take effect. Keep one policy per bucket (add statements through bucket.addToResourcePolicy or to one s3.BucketPolicy), then apply EnforceEncryption.');
   }

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { App, Mixins, Stack } from 'aws-cdk-lib';
+import { App, Errors, Mixins, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -207,6 +207,15 @@ describe('a bucket with several bucket policies', () => {
     new s3.BucketPolicy(stack, 'SecondPolicy', { bucket }).document.addStatements(readForAuditors(bucket));
     expect(() => bucket.with(new EnforceEncryption())).toThrow(
       /2 AWS::S3::BucketPolicy resources target the bucket Stack\/Bucket\/Resource \(Stack\/Bucket\/Policy\/Resource, Stack\/SecondPolicy\/Resource\).*one policy per bucket/);
+    // Thrown like aws-cdk-lib's own validation errors: attached to the bucket's construct.
+    let error: unknown;
+    try {
+      bucket.with(new EnforceEncryption());
+    } catch (e) {
+      error = e;
+    }
+    expect(Errors.isValidationError(error)).toBe(true);
+    expect((error as { constructPath?: string }).constructPath).toBe('Stack/Bucket/Resource');
   });
 
   test('an L1 bucket with two L1 policies, one in another stack, is an error too', () => {
