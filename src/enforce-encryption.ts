@@ -86,13 +86,16 @@ export interface EnforceEncryptionProps {
  *   not added again, and one whose `Sid` is there with other content is an error (the mixin
  *   was applied with other options before), so applying the mixin twice changes nothing;
  * - with `KMS`/`DSSE` on an L2 bucket, the key also becomes the bucket's `encryptionKey`, so
- *   grants made *after* the mixin include it;
+ *   grants made *after* the mixin include it; a key the mixin creates also lets principals of
+ *   this account use it through S3 for this bucket (statement `SID_USE_BY_PRIOR_GRANTS`, like
+ *   the AWS managed key `aws/s3`), so grants made *before* the mixin keep working;
  * - an `EncryptedBucket` is left as it is: it already enforces the settings it was created
  *   with (change its props instead);
  * - an imported bucket (`Bucket.fromBucketName` and the like, no resource in the app) cannot
  *   be changed: the mixin adds the warning `cdk-s3-encryption:importedBucket` naming the
  *   settings and the statements to apply by hand (`BucketEncryptionPolicy.statements` returns
- *   them).
+ *   them). The CDK bootstrap bucket that file assets import (`<asset>/AssetBucket`) is skipped
+ *   without a warning: it belongs to `cdk bootstrap`, not to the app.
  *
  * Invalid option combinations throw when the mixin is created, with the same messages as
  * `EncryptedBucket`.
