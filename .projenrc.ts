@@ -80,6 +80,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   typecheckTests: true,
   // For jsii projects the dev tsconfig is test/tsconfig.json, so paths are relative to test/.
   // It type-checks the example app together with the tests.
+  // No source maps in the package: jsii's default inline maps point stack traces at src/*.ts,
+  // which the package does not ship. Without them a trace names lib/*.js, which it does ship
+  // (readable ES2022, one file per source file). `check:no-source-maps` keeps it so.
+  tsconfig: {
+    compilerOptions: { inlineSourceMap: false, inlineSources: false },
+  },
   tsconfigDev: {
     include: ['../src/**/*.ts', '../examples/**/*.ts', '../bench/**/*.ts', '../.projenrc.ts'],
     compilerOptions: {},
@@ -150,6 +156,14 @@ new JsonFile(project, 'cdk.json', {
 // docs/ stays in the repository: the README links to it absolutely (npm and Construct Hub show
 // only the README), and its own links point into test/ and examples/, which are not packaged.
 project.npmignore?.exclude('/cdk.json', '/examples/', '/cdk.out/', '/.ci/', '/bench/', '/docs/');
+
+// Every stack trace from the package must point at a file it contains: no source maps (inline
+// or separate) in lib/ after compile, and none in what npm would pack.
+const noSourceMaps = project.addTask('check:no-source-maps', {
+  description: 'Fails if the compiled library (lib/) or the npm package would carry source maps that point at unshipped sources',
+  exec: 'node projenrc/check-no-source-maps.js',
+});
+project.postCompileTask.spawn(noSourceMaps);
 
 // The EncryptionCheck handler's modules (bundled into its Lambda asset with esbuild) use the AWS
 // SDK, which the Lambda runtime provides: a devDependency, as for the *.lambda.ts entrypoint.

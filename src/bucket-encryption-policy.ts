@@ -2,6 +2,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CustomerProvidedKeys, EncryptionHeaders, resolveEncryptionSettings, sseAlgorithmOf, usesCustomerKey } from './encryption-options';
+import { validationError } from './errors';
 
 /**
  * What the bucket policy statements of `BucketEncryptionPolicy` enforce.
@@ -94,9 +95,9 @@ export class BucketEncryptionPolicy {
    * validates its props (a contradiction throws).
    */
   public static statements(bucket: s3.IBucket, options: BucketEncryptionPolicyOptions = {}): iam.PolicyStatement[] {
-    const { settings } = resolveEncryptionSettings(options);
+    const { settings } = resolveEncryptionSettings(options, bucket);
     if (usesCustomerKey(settings.encryption) && !settings.encryptionKey) {
-      throw new Error(`encryptionKey is required with encryption ${settings.encryption}: the statements must name the bucket's key. Pass the key, or use KMS_MANAGED/DSSE_MANAGED for the AWS managed key aws/s3.`);
+      throw validationError(bucket, 'EncryptionKeyRequired', `encryptionKey is required with encryption ${settings.encryption}: the statements must name the bucket's key. Pass the key, or use KMS_MANAGED/DSSE_MANAGED for the AWS managed key aws/s3.`);
     }
 
     const bucketAndObjects = [bucket.bucketArn, bucket.arnForObjects('*')];

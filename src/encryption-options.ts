@@ -1,7 +1,9 @@
 import { Token } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { IConstruct } from 'constructs';
 import type { BucketEncryptionPolicyOptions } from './bucket-encryption-policy';
+import { validationError } from './errors';
 
 /**
  * What a bucket does with SSE-C: server-side encryption with a key the client sends on every
@@ -84,6 +86,44 @@ export function usesCustomerKey(encryption: s3.BucketEncryption): boolean {
   return encryption === s3.BucketEncryption.KMS || encryption === s3.BucketEncryption.DSSE;
 }
 
+/**
+ * `minimumTLSVersion` as a number. From JavaScript (and from JSON config) the value can arrive as
+ * a string: a numeric string such as '1.2' is read as its number, anything else is refused
+ * with a message that says a number is expected, instead of the puzzling "1.2 is not supported".
+ */
+function tlsVersionNumber(value: unknown, fail: (code: string, message: string) => Error): number {
+  if (typeof value === 'number') {
+    return value;
+  }
+  if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) {
+    return Number(value);
+  }
+  throw fail('MinimumTlsVersionNotANumber', `minimumTLSVersion: ${JSON.stringify(value)} is not a number: pass the number 1.2 (the default) or 1.3, for example minimumTLSVersion: 1.2.`);
+}
+
+/**
+ * The alias an `encryptionKey` stands for, or undefined for a key. Catches every form that
+ * can be recognised at synth: a `kms.Alias`, `Alias.fromAliasName` and `Alias.fromAliasAttributes`
+ * (all `IAlias`, which carry `aliasName`), and `Key.fromKeyArn` given an alias ARN
+ * (`arn:...:alias/<name>`) or an `alias/<name>` string. A token ARN (a parameter) cannot be told.
+ */
+export function aliasNamedBy(key: kms.IKey): string | undefined {
+  const aliasName = (key as Partial<kms.IAlias>).aliasName;
+  if (typeof aliasName === 'string') {
+    return Token.isUnresolved(aliasName) ? key.node.path : aliasName;
+  }
+  const arn = key.keyArn;
+  if (typeof arn === 'string' && !Token.isUnresolved(arn) && isAliasReference(arn)) {
+    return arn;
+  }
+  return undefined;
+}
+
+/** Whether a literal KMS key reference names an alias (`alias/<name>` or `arn:...:alias/<name>`). */
+export function isAliasReference(value: string): boolean {
+  return /^alias\//.test(value) || /^arn:[^:]+:kms:[^:]*:[^:]*:alias\//.test(value);
+}
+
 /** Minimum TLS versions a bucket policy may require: S3 endpoints negotiate 1.2 and 1.3. */
 export const SUPPORTED_MINIMUM_TLS_VERSIONS: readonly number[] = [1.2, 1.3];
 
@@ -125,25 +165,32 @@ const WARNING_PREFIX = 'cdk-s3-encryption';
  * `keyWillBeCreated` says that a missing `encryptionKey` for KMS/DSSE is not an error because
  * the caller creates an `S3EncryptionKey`.
  */
-export function resolveEncryptionSettings(input: EncryptionSettingsInput): {
+export function resolveEncryptionSettings(input: EncryptionSettingsInput, scope?: IConstruct): {
   settings: EncryptionSettings;
   warnings: EncryptionWarning[];
 } {
+  // With a scope (a bucket, or the construct a statement is made for) the error names its path,
+  // as aws-cdk-lib's own validation errors do; the mixin validates its options before it meets
+  // a construct, and then a plain Error is all there can be.
+  const fail = (code: string, message: string): Error => (scope ? validationError(scope, code, message) : new Error(message));
   const warnings: EncryptionWarning[] = [];
   const encryption = input.encryption ?? (input.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED);
 
   if (encryption === s3.BucketEncryption.UNENCRYPTED) {
-    throw new Error('encryption: UNENCRYPTED is not allowed: S3 encrypts every object anyway and this library makes the default explicit. Use S3_MANAGED (SSE-S3), KMS (SSE-KMS) or DSSE (DSSE-KMS), or omit `encryption` for S3_MANAGED.');
+    throw fail('UnencryptedNotAllowed', 'encryption: UNENCRYPTED is not allowed: S3 encrypts every object anyway and this library makes the default explicit. Use S3_MANAGED (SSE-S3), KMS (SSE-KMS) or DSSE (DSSE-KMS), or omit `encryption` for S3_MANAGED.');
   }
-  if (input.encryptionKey instanceof kms.Alias) {
-    throw new Error(`encryptionKey is an alias (${input.encryptionKey.node.path}): pass the key itself (for example kms.Key.fromKeyArn), because S3 and the bucket policy compare full key ARNs, and an alias ARN never matches.`);
+  const alias = input.encryptionKey ? aliasNamedBy(input.encryptionKey) : undefined;
+  if (alias !== undefined) {
+    throw fail('EncryptionKeyIsAlias', `encryptionKey is a KMS alias (${alias}), not a key: S3 writes the key's ARN into each object's metadata and the bucket policy compares the key-id header with the key ARN, so an alias never matches and every upload that names the key is refused. ` +
+      'Pass the key itself: the kms.Key or S3EncryptionKey construct, kms.Key.fromKeyArn(scope, id, \'arn:aws:kms:<region>:<account>:key/<key-id>\') with the key ARN (not an alias ARN), ' +
+      'or kms.Key.fromLookup(scope, id, { aliasName }) in a stack with an explicit account and region, which resolves the alias to its key ARN at synth.');
   }
   if (input.encryptionKey && !usesCustomerKey(encryption)) {
-    throw new Error(`encryptionKey is set but encryption is ${encryption}, which does not use a customer managed key. Set encryption to KMS or DSSE to use the key, or remove encryptionKey.`);
+    throw fail('EncryptionKeyWithoutCustomerKeyEncryption', `encryptionKey is set but encryption is ${encryption}, which does not use a customer managed key. Set encryption to KMS or DSSE to use the key, or remove encryptionKey.`);
   }
   if (encryption === s3.BucketEncryption.DSSE || encryption === s3.BucketEncryption.DSSE_MANAGED) {
     if (input.bucketKeyEnabled === true) {
-      throw new Error(`bucketKeyEnabled: true is not supported with encryption ${encryption}: S3 Bucket Keys do not work with DSSE-KMS. Remove bucketKeyEnabled, or use encryption KMS.`);
+      throw fail('BucketKeyWithDsse', `bucketKeyEnabled: true is not supported with encryption ${encryption}: S3 Bucket Keys do not work with DSSE-KMS. Remove bucketKeyEnabled, or use encryption KMS.`);
     }
   }
   if (encryption === s3.BucketEncryption.KMS_MANAGED || encryption === s3.BucketEncryption.DSSE_MANAGED) {
@@ -154,13 +201,13 @@ export function resolveEncryptionSettings(input: EncryptionSettingsInput): {
   }
 
   if (input.enforceSSL === false) {
-    throw new Error('enforceSSL: false is not allowed: the bucket policy must deny requests over plain HTTP. Remove enforceSSL (it defaults to true).');
+    throw fail('EnforceSslDisabled', 'enforceSSL: false is not allowed: the bucket policy must deny requests over plain HTTP. Remove enforceSSL (it defaults to true).');
   }
 
-  const minimumTLSVersion = input.minimumTLSVersion ?? 1.2;
+  const minimumTLSVersion = tlsVersionNumber(input.minimumTLSVersion ?? 1.2, fail);
   if (!Token.isUnresolved(minimumTLSVersion)) {
     if (!SUPPORTED_MINIMUM_TLS_VERSIONS.includes(minimumTLSVersion)) {
-      throw new Error(`minimumTLSVersion: ${minimumTLSVersion} is not supported: use 1.2 (the default) or 1.3. Lower versions are insecure and S3 negotiates no higher one.`);
+      throw fail('UnsupportedMinimumTlsVersion', `minimumTLSVersion: ${minimumTLSVersion} is not supported: use 1.2 (the default) or 1.3. Lower versions are insecure and S3 negotiates no higher one.`);
     }
     if (minimumTLSVersion === 1.3) {
       warnings.push({
@@ -173,14 +220,14 @@ export function resolveEncryptionSettings(input: EncryptionSettingsInput): {
   const customerProvidedKeys = input.customerProvidedKeys ?? CustomerProvidedKeys.BLOCK;
   const encryptionHeaders = input.encryptionHeaders ?? EncryptionHeaders.DENY_MISMATCH;
   if (customerProvidedKeys === CustomerProvidedKeys.REQUIRE && encryptionHeaders === EncryptionHeaders.REQUIRE) {
-    throw new Error('customerProvidedKeys: REQUIRE cannot be combined with encryptionHeaders: REQUIRE: an SSE-C upload carries no x-amz-server-side-encryption header, so no upload could succeed. Use encryptionHeaders DENY_MISMATCH or NOT_ENFORCED.');
+    throw fail('SseCRequiredWithHeadersRequired', 'customerProvidedKeys: REQUIRE cannot be combined with encryptionHeaders: REQUIRE: an SSE-C upload carries no x-amz-server-side-encryption header, so no upload could succeed. Use encryptionHeaders DENY_MISMATCH or NOT_ENFORCED.');
   }
 
   const expectedBlocked = customerProvidedKeys === CustomerProvidedKeys.BLOCK ? s3.BlockedEncryptionType.SSE_C : s3.BlockedEncryptionType.NONE;
   if (input.blockedEncryptionTypes !== undefined) {
     const names = input.blockedEncryptionTypes.map((t) => t.name);
     if (names.length !== 1 || names[0] !== expectedBlocked.name) {
-      throw new Error(`blockedEncryptionTypes: [${names.join(', ')}] contradicts customerProvidedKeys: ${customerProvidedKeys}, which writes [${expectedBlocked.name}]. Remove blockedEncryptionTypes and set customerProvidedKeys instead.`);
+      throw fail('BlockedEncryptionTypesContradiction', `blockedEncryptionTypes: [${names.join(', ')}] contradicts customerProvidedKeys: ${customerProvidedKeys}, which writes [${expectedBlocked.name}]. Remove blockedEncryptionTypes and set customerProvidedKeys instead.`);
     }
   }
   if (customerProvidedKeys !== CustomerProvidedKeys.BLOCK) {

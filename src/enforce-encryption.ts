@@ -2,10 +2,12 @@ import { Annotations, Mixin, Reference, Stack, Token, Tokenization } from 'aws-c
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { IConstruct } from 'constructs';
 import { BucketEncryptionPolicy } from './bucket-encryption-policy';
 import { EncryptedBucket } from './encrypted-bucket';
 import { CustomerProvidedKeys, EncryptionHeaders, EncryptionSettings, resolveEncryptionSettings, sseAlgorithmOf, usesCustomerKey } from './encryption-options';
+import { validationError } from './errors';
 import { bucketPoliciesOf } from './nag/analysis/bucket';
 import { S3EncryptionKey } from './s3-encryption-key';
 
@@ -84,13 +86,16 @@ export interface EnforceEncryptionProps {
  *   not added again, and one whose `Sid` is there with other content is an error (the mixin
  *   was applied with other options before), so applying the mixin twice changes nothing;
  * - with `KMS`/`DSSE` on an L2 bucket, the key also becomes the bucket's `encryptionKey`, so
- *   grants made *after* the mixin include it;
+ *   grants made *after* the mixin include it; a key the mixin creates also lets principals of
+ *   this account use it through S3 for this bucket (statement `SID_USE_BY_PRIOR_GRANTS`, like
+ *   the AWS managed key `aws/s3`), so grants made *before* the mixin keep working;
  * - an `EncryptedBucket` is left as it is: it already enforces the settings it was created
  *   with (change its props instead);
  * - an imported bucket (`Bucket.fromBucketName` and the like, no resource in the app) cannot
  *   be changed: the mixin adds the warning `cdk-s3-encryption:importedBucket` naming the
  *   settings and the statements to apply by hand (`BucketEncryptionPolicy.statements` returns
- *   them).
+ *   them). The CDK bootstrap bucket that file assets import (`<asset>/AssetBucket`) is skipped
+ *   without a warning: it belongs to `cdk bootstrap`, not to the app.
  *
  * Invalid option combinations throw when the mixin is created, with the same messages as
  * `EncryptedBucket`.
@@ -98,6 +103,11 @@ export interface EnforceEncryptionProps {
 export class EnforceEncryption extends Mixin {
   /** The id of the warning added to imported buckets; acknowledge it with `Annotations.of(bucket).acknowledgeWarning(id, reason)`. */
   public static readonly IMPORTED_BUCKET_WARNING = 'cdk-s3-encryption:importedBucket';
+  /**
+   * Sid of the key-policy statement of a key the mixin creates that keeps grants made before the
+   * mixin working: principals of this account may use the key through S3 for this bucket only.
+   */
+  public static readonly SID_USE_BY_PRIOR_GRANTS = 'UseThroughS3ForThisBucketInThisAccount';
 
   private readonly props: EnforceEncryptionProps;
 
@@ -133,7 +143,7 @@ export class EnforceEncryption extends Mixin {
     const encryption = this.props.encryption ?? (this.props.encryptionKey ? s3.BucketEncryption.KMS : current.encryption);
     let encryptionKey = this.props.encryptionKey;
     if (encryption !== undefined && usesCustomerKey(encryption) && !encryptionKey) {
-      encryptionKey = current.key ?? newEncryptionKey(l2 ?? cfnBucket);
+      encryptionKey = current.key ?? newEncryptionKey(l2 ?? cfnBucket, cfnBucket);
     }
     const sseKms = encryption === s3.BucketEncryption.KMS || encryption === s3.BucketEncryption.KMS_MANAGED;
     const { settings, warnings } = resolveEncryptionSettings({
@@ -145,7 +155,7 @@ export class EnforceEncryption extends Mixin {
       customerProvidedKeys: this.props.customerProvidedKeys,
       encryptionHeaders: this.props.encryptionHeaders,
       minimumTLSVersion: this.props.minimumTLSVersion,
-    });
+    }, l2 ?? cfnBucket);
 
     cfnBucket.bucketEncryption = bucketEncryptionOf(settings);
     if (l2 && settings.encryptionKey && l2.encryptionKey !== settings.encryptionKey) {
@@ -170,7 +180,7 @@ export class EnforceEncryption extends Mixin {
 
   private warnImported(bucket: s3.IBucket): void {
     const encryption = this.props.encryption ?? (this.props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED);
-    const { settings } = resolveEncryptionSettings({ ...this.props, encryption });
+    const { settings } = resolveEncryptionSettings({ ...this.props, encryption }, bucket);
     // The statements need a key ARN only for their content; the Sids are the same with aws/s3.
     const sidOptions = usesCustomerKey(settings.encryption) && !settings.encryptionKey
       ? {
@@ -188,9 +198,16 @@ export class EnforceEncryption extends Mixin {
   }
 }
 
-/** An IBucket construct with no `AWS::S3::Bucket` of its own in the app. */
+/**
+ * An IBucket construct with no `AWS::S3::Bucket` of its own in the app, that the user declared.
+ * Every file asset (Lambda code, layers, BucketDeployment sources, this library's own handler)
+ * imports the CDK bootstrap bucket as `<asset>/AssetBucket`; that bucket belongs to `cdk
+ * bootstrap`, not to the app, so a warning about it is noise nobody can act on (and would fail
+ * `cdk synth --strict`).
+ */
 function isImportedBucket(construct: IConstruct): construct is s3.BucketBase {
-  return construct instanceof s3.BucketBase && !s3.CfnBucket.isCfnBucket(construct.node.defaultChild);
+  return construct instanceof s3.BucketBase && !s3.CfnBucket.isCfnBucket(construct.node.defaultChild)
+    && !(construct.node.scope instanceof s3assets.Asset);
 }
 
 /** The `BucketEncryption` property `s3.Bucket` writes for these settings. */
@@ -263,7 +280,7 @@ function keyReferencedBy(cfnBucket: s3.CfnBucket, kmsMasterKeyId: string): kms.I
     arn = kmsMasterKeyId;
   }
   if (arn === undefined) {
-    throw new Error(`EnforceEncryption cannot tell which KMS key ${cfnBucket.node.path} uses (KMSMasterKeyID is neither a key of this app nor a key ARN), and the bucket policy must name the key's ARN. Pass encryptionKey (or encryption) explicitly for this bucket.`);
+    throw validationError(cfnBucket, 'UnknownBucketKey', `EnforceEncryption cannot tell which KMS key ${cfnBucket.node.path} uses (KMSMasterKeyID is neither a key of this app nor a key ARN), and the bucket policy must name the key's ARN. Pass encryptionKey (or encryption) explicitly for this bucket.`);
   }
   const id = 'EnforceEncryptionKey';
   return (cfnBucket.node.tryFindChild(id) as kms.IKey | undefined) ?? kms.Key.fromKeyArn(cfnBucket, id, arn);
@@ -285,12 +302,53 @@ function bucketOf(cfnBucket: s3.CfnBucket): s3.IBucket {
   return bucket;
 }
 
-/** The key the mixin creates for KMS/DSSE without one; found again on a second application. */
-function newEncryptionKey(scope: IConstruct): kms.IKey {
+/**
+ * The key the mixin creates for KMS/DSSE without one; found again on a second application.
+ *
+ * Grants made before the mixin (`bucket.grantReadWrite(role)`, a `BucketDeployment`, a role of
+ * another construct) gave S3 permissions but no KMS permissions, since there was no key. So that
+ * they keep working, the new key's policy lets principals of this account use it the way the
+ * AWS managed key `aws/s3` does: only through S3 in this region (`kms:ViaService`), only from
+ * this account (`kms:CallerAccount`) and, when the bucket's name is known at synth, only for
+ * this bucket's objects (`kms:EncryptionContext:aws:s3:arn`). S3 permissions on the bucket still
+ * decide who may read and write; the key adds nobody.
+ */
+function newEncryptionKey(scope: IConstruct, cfnBucket: s3.CfnBucket): kms.IKey {
   // `Key`, as EncryptedBucket and s3.Bucket name the key they create.
   const id = 'Key';
   const existing = scope.node.tryFindChild(id);
-  return existing instanceof kms.Key ? existing : new S3EncryptionKey(scope, id);
+  if (existing instanceof kms.Key) {
+    return existing;
+  }
+  const key = new S3EncryptionKey(scope, id);
+  key.addToResourcePolicy(useByPriorGrantsStatement(cfnBucket));
+  return key;
+}
+
+/** The key-policy statement of `newEncryptionKey`: S3 use by principals of this account, for this bucket. */
+function useByPriorGrantsStatement(cfnBucket: s3.CfnBucket): iam.PolicyStatement {
+  const stack = Stack.of(cfnBucket);
+  const conditions: Record<string, Record<string, unknown>> = {
+    StringEquals: {
+      'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}`,
+      'kms:CallerAccount': stack.account,
+    },
+  };
+  // The bucket's ARN cannot be referenced: the bucket references the key (KMSMasterKeyID), and a
+  // reference back would be a circular dependency. A literal name needs no reference. S3 uses the
+  // bucket ARN as encryption context with Bucket Keys, the object ARN without.
+  const name = cfnBucket.bucketName;
+  if (typeof name === 'string' && !Token.isUnresolved(name)) {
+    const arn = `arn:${stack.partition}:s3:::${name}`;
+    conditions.StringLike = { 'kms:EncryptionContext:aws:s3:arn': [arn, `${arn}/*`] };
+  }
+  return new iam.PolicyStatement({
+    sid: EnforceEncryption.SID_USE_BY_PRIOR_GRANTS,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey*'],
+    resources: ['*'],
+    conditions,
+  });
 }
 
 /**
@@ -326,7 +384,7 @@ function addStatements(cfnBucket: s3.CfnBucket, bucket: s3.IBucket, statements: 
     if (present === undefined) {
       document.addStatements(statement);
     } else if (canonical(stack.resolve(present)) !== canonical(stack.resolve(statement.toStatementJson()))) {
-      throw new Error(`EnforceEncryption: the bucket policy of ${cfnBucket.node.path} already has a statement ${sid} with other content than these options produce. ` +
+      throw validationError(cfnBucket, 'ConflictingPolicyStatement', `EnforceEncryption: the bucket policy of ${cfnBucket.node.path} already has a statement ${sid} with other content than these options produce. ` +
         'Apply EnforceEncryption to each bucket with one set of options (a more specific selector, or a single Mixins.of(...).apply), or remove the other statement.');
     }
   }
@@ -347,7 +405,7 @@ function existingPolicy(cfnBucket: s3.CfnBucket, bucket: s3.IBucket): s3.CfnBuck
   }
   bucketPoliciesOf(cfnBucket).forEach((policy) => policies.add(policy));
   if (policies.size > 1) {
-    throw new Error(`EnforceEncryption: ${policies.size} AWS::S3::BucketPolicy resources target the bucket ${cfnBucket.node.path} ` +
+    throw validationError(cfnBucket, 'SeveralBucketPolicies', `EnforceEncryption: ${policies.size} AWS::S3::BucketPolicy resources target the bucket ${cfnBucket.node.path} ` +
       `(${[...policies].map((policy) => policy.node.path).join(', ')}). S3 keeps one policy per bucket and the one deployed last replaces the others, ` +
       'so statements merged into one of them may never take effect. Keep one policy per bucket (add statements through bucket.addToResourcePolicy or to one s3.BucketPolicy), then apply EnforceEncryption.');
   }

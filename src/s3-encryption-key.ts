@@ -23,9 +23,12 @@ export interface S3EncryptionKeyProps {
 
   /**
    * What happens to the key when it leaves the stack. Deleting a key makes every object
-   * encrypted with it unreadable, so the key is kept unless you say otherwise.
+   * encrypted with it unreadable, so the key is kept unless you say otherwise; only when the
+   * stack's very first deploy rolls back is it deleted (no object can be encrypted with it yet),
+   * so a failed first deploy leaves no orphaned key behind.
    *
-   * @default RemovalPolicy.RETAIN
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE (CloudFormation `DeletionPolicy:
+   * RetainExceptOnCreate`, `UpdateReplacePolicy: Retain`)
    */
   readonly removalPolicy?: RemovalPolicy;
 
@@ -53,7 +56,8 @@ export interface S3EncryptionKeyProps {
  * - cryptographic use is allowed only to principals of this account whose IAM policies allow
  *   it, and only through S3 in this region (`kms:ViaService` `s3.<region>.<url suffix>`,
  *   `kms:CallerAccount`), so the key cannot decrypt data outside S3;
- * - automatic rotation is on and the key is retained on deletion.
+ * - automatic rotation is on and the key is retained on deletion (except when the stack's first
+ *   deploy rolls back).
  *
  * Grants such as `bucket.grantRead(role)` add the KMS permissions to the principal's policy;
  * the key policy then limits them to requests that come through S3. A statement added to the
@@ -109,7 +113,7 @@ export class S3EncryptionKey extends kms.Key {
       enableKeyRotation: true,
       rotationPeriod: props.rotationPeriod,
       pendingWindow: props.pendingWindow,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       policy,
     });
 

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Errors, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -50,5 +50,21 @@ describe('BucketEncryptionPolicy', () => {
     const { stack } = testStack();
     const bucket = s3.Bucket.fromBucketName(stack, 'Imported', 'data-bucket');
     expect(() => BucketEncryptionPolicy.statements(bucket, { minimumTLSVersion: 1.1 })).toThrow(/minimumTLSVersion: 1.1 is not supported/);
+  });
+
+  test('errors are ValidationErrors naming the bucket they were asked for', () => {
+    const { stack } = testStack();
+    const bucket = s3.Bucket.fromBucketName(stack, 'Imported', 'data-bucket');
+    for (const options of [{ minimumTLSVersion: 1.1 }, { encryption: s3.BucketEncryption.KMS }, { encryptionKey: kms.Alias.fromAliasName(stack, 'Alias', 'alias/data') }]) {
+      let error: unknown;
+      try {
+        BucketEncryptionPolicy.statements(bucket, options);
+      } catch (e) {
+        error = e;
+      }
+      expect(Errors.isValidationError(error)).toBe(true);
+      expect((error as { constructPath?: string }).constructPath).toBe('TestStack/Imported');
+      expect((error as Error).message).toMatch(/^TestStack\/Imported: /);
+    }
   });
 });

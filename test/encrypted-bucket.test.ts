@@ -49,8 +49,9 @@ describe('EncryptedBucket defaults', () => {
     });
   });
 
-  test('the bucket is retained when it leaves the stack', () => {
-    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  test('the bucket and its policy are retained when they leave the stack, but deleted when the first deploy rolls back', () => {
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
+    template.hasResource('AWS::S3::BucketPolicy', { DeletionPolicy: 'RetainExceptOnCreate', UpdateReplacePolicy: 'Retain' });
   });
 
   test('plain HTTP is denied on the bucket and its objects', () => {
@@ -337,9 +338,10 @@ describe('overridable defaults', () => {
     Annotations.fromStack(bucket.stack).hasWarning('/TestStack/Bucket', Match.stringLikeRegexp('public access'));
   });
 
-  test('removal policy and object ownership can be changed', () => {
+  test('removal policy and object ownership can be changed; the bucket policy follows the removal policy', () => {
     const { template } = synth({ removalPolicy: RemovalPolicy.DESTROY, objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED });
-    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    template.hasResource('AWS::S3::BucketPolicy', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
     template.hasResourceProperties('AWS::S3::Bucket', { OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] } });
   });
 
@@ -393,7 +395,7 @@ describe('validation', () => {
   test('rejects an alias as the encryptionKey: S3 compares full key ARNs', () => {
     const { stack } = testStack();
     const alias = new kms.Alias(stack, 'Alias', { aliasName: 'alias/data', targetKey: new kms.Key(stack, 'Key') });
-    expect(() => new EncryptedBucket(stack, 'Bucket', { encryptionKey: alias })).toThrow(/encryptionKey is an alias \(TestStack\/Alias\): pass the key itself/);
+    expect(() => new EncryptedBucket(stack, 'Bucket', { encryptionKey: alias })).toThrow(/TestStack\/Bucket: encryptionKey is a KMS alias \(TestStack\/Alias\), not a key.*Pass the key itself/);
   });
 
   test('does not reject an unresolved minimumTLSVersion token', () => {

@@ -1,8 +1,11 @@
-import { App, Mixins, Stack } from 'aws-cdk-lib';
+import * as path from 'path';
+import { App, Errors, Mixins, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import {
   BucketEncryptionPolicy, CustomerProvidedKeys, EncryptedBucket, EncryptedBucketProps, EncryptionHeaders,
@@ -204,6 +207,15 @@ describe('a bucket with several bucket policies', () => {
     new s3.BucketPolicy(stack, 'SecondPolicy', { bucket }).document.addStatements(readForAuditors(bucket));
     expect(() => bucket.with(new EnforceEncryption())).toThrow(
       /2 AWS::S3::BucketPolicy resources target the bucket Stack\/Bucket\/Resource \(Stack\/Bucket\/Policy\/Resource, Stack\/SecondPolicy\/Resource\).*one policy per bucket/);
+    // Thrown like aws-cdk-lib's own validation errors: attached to the bucket's construct.
+    let error: unknown;
+    try {
+      bucket.with(new EnforceEncryption());
+    } catch (e) {
+      error = e;
+    }
+    expect(Errors.isValidationError(error)).toBe(true);
+    expect((error as { constructPath?: string }).constructPath).toBe('Stack/Bucket/Resource');
   });
 
   test('an L1 bucket with two L1 policies, one in another stack, is an error too', () => {
@@ -403,5 +415,70 @@ describe('imported buckets and invalid options', () => {
     const annotations = Annotations.fromStack(stack);
     annotations.hasWarning('/Stack/Bucket', Match.stringLikeRegexp('cdk-s3-encryption:tls13'));
     annotations.hasWarning('/Stack/Bucket', Match.stringLikeRegexp('cdk-s3-encryption:sseCAllowed'));
+  });
+});
+
+describe('noise: warnings only about buckets the user declared', () => {
+  function appWithAssets(): Stack {
+    const stack = newStack();
+    const site = new s3.Bucket(stack, 'Site');
+    // This library's own handler asset, a BucketDeployment (its source asset, its handler and the
+    // AWS CLI layer) and a Lambda function: each imports the CDK bootstrap bucket.
+    new EncryptedBucket(stack, 'Encrypted');
+    new s3deploy.BucketDeployment(stack, 'Deploy', { sources: [s3deploy.Source.data('index.html', '<h1>hello</h1>')], destinationBucket: site });
+    new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromAsset(path.join(__dirname, 'util')) });
+    return stack;
+  }
+
+  test('Mixins.of(stack) adds no warning for CDK asset buckets, so `cdk synth --strict` passes', () => {
+    const stack = appWithAssets();
+    const assetBuckets = stack.node.findAll().filter((c) => c.node.id === 'AssetBucket' && c instanceof s3.BucketBase);
+    expect(assetBuckets.length).toBeGreaterThanOrEqual(4);
+    Mixins.of(stack).apply(new EnforceEncryption());
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('a bucket the user imported is still warned about', () => {
+    const stack = appWithAssets();
+    s3.Bucket.fromBucketName(stack, 'Imported', 'someone-elses-bucket');
+    Mixins.of(stack).apply(new EnforceEncryption());
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.anyValue());
+    expect(warnings.map((w) => w.id)).toEqual(['/Stack/Imported']);
+  });
+});
+
+describe('grants made before the mixin', () => {
+  test('a key the mixin creates lets principals of the account use it through S3 for this bucket only', () => {
+    const stack = newStack();
+    const bucket = new s3.Bucket(stack, 'Bucket', { bucketName: 'app-data' });
+    bucket.grantReadWrite(new iam.Role(stack, 'Writer', { assumedBy: new iam.AccountRootPrincipal() }));
+    Mixins.of(stack).apply(new EnforceEncryption({ encryption: s3.BucketEncryption.KMS }));
+    const [key] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'));
+    const statement = key.Properties.KeyPolicy.Statement.find((s: any) => s.Sid === EnforceEncryption.SID_USE_BY_PRIOR_GRANTS);
+    expect(statement).toEqual({
+      Sid: 'UseThroughS3ForThisBucketInThisAccount',
+      Effect: 'Allow',
+      Principal: { AWS: '*' },
+      Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey*'],
+      Resource: '*',
+      Condition: {
+        StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-west-1.', { Ref: 'AWS::URLSuffix' }]] }, 'kms:CallerAccount': '111111111111' },
+        StringLike: {
+          'kms:EncryptionContext:aws:s3:arn': [
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::app-data']] },
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::app-data/*']] },
+          ],
+        },
+      },
+    });
+  });
+
+  test('a key the user passes, or the one the bucket already has, is left as it is', () => {
+    const stack = newStack();
+    const key = new S3EncryptionKey(stack, 'UserKey');
+    new s3.Bucket(stack, 'Bucket');
+    Mixins.of(stack).apply(new EnforceEncryption({ encryptionKey: key }));
+    const [policy] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'));
+    expect(policy.Properties.KeyPolicy.Statement.map((s: any) => s.Sid)).not.toContain(EnforceEncryption.SID_USE_BY_PRIOR_GRANTS);
   });
 });

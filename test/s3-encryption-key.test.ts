@@ -15,7 +15,7 @@ describe('S3EncryptionKey', () => {
     new S3EncryptionKey(stack, 'Key');
     const template = Template.fromStack(stack);
     template.hasResource('AWS::KMS::Key', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
       Properties: {
         EnableKeyRotation: true,
@@ -110,5 +110,16 @@ describe('S3EncryptionKey', () => {
     const statements = keyPolicy(Template.fromStack(stack));
     expect(statements[2].Condition).toBeUndefined();
     expect(statements[3].Condition).toEqual({ StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } });
+  });
+});
+
+describe('S3EncryptionKey removal policy', () => {
+  test.each<[RemovalPolicy, string, string]>([
+    [RemovalPolicy.RETAIN, 'Retain', 'Retain'],
+    [RemovalPolicy.DESTROY, 'Delete', 'Delete'],
+  ])('a removal policy the user gives wins (%s)', (removalPolicy, deletion, updateReplace) => {
+    const { stack } = testStack();
+    new S3EncryptionKey(stack, 'Key', { removalPolicy });
+    Template.fromStack(stack).hasResource('AWS::KMS::Key', { DeletionPolicy: deletion, UpdateReplacePolicy: updateReplace });
   });
 });

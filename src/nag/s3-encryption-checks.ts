@@ -56,6 +56,10 @@ export class S3EncryptionChecks extends NagPack {
   public static readonly KMS_KEY_ROTATION = 'S3Encryption-KmsKeyRotation';
   /** The bucket's KMS key (when in the app) allows cryptographic use only through S3. */
   public static readonly KMS_KEY_VIA_SERVICE = 'S3Encryption-KmsKeyViaService';
+  /** The bucket names its KMS key by its ARN, not by an alias (in BucketEncryption and the bucket policy). */
+  public static readonly KMS_KEY_NOT_ALIAS = 'S3Encryption-KmsKeyNotAlias';
+  /** The bucket's server access logs go to a bucket that can receive them (SSE-S3, encryption header not required). */
+  public static readonly SERVER_ACCESS_LOG_TARGET = 'S3Encryption-ServerAccessLogTarget';
 
   /** The plugin name shown in the validation report. */
   public readonly name: string = S3EncryptionChecks.PACK_NAME;

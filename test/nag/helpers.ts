@@ -32,6 +32,8 @@ export const RULES = {
   BUCKET_KEY: S3EncryptionChecks.BUCKET_KEY,
   KMS_KEY_ROTATION: S3EncryptionChecks.KMS_KEY_ROTATION,
   KMS_KEY_VIA_SERVICE: S3EncryptionChecks.KMS_KEY_VIA_SERVICE,
+  KMS_KEY_NOT_ALIAS: S3EncryptionChecks.KMS_KEY_NOT_ALIAS,
+  SERVER_ACCESS_LOG_TARGET: S3EncryptionChecks.SERVER_ACCESS_LOG_TARGET,
 };
 
 /** Whether `rule` reports the construct at `path`. */
