@@ -181,7 +181,8 @@ describe('kms:CreateGrant on an S3EncryptionKey with grant permissions added lat
     return { keyArn: resolver.getAtt(id, 'Arn'), policy: resolver.resolve(resolver.resource(id).Properties!.KeyPolicy) as PolicyDocument };
   }
 
-  const grant = (key: KeyUnderTest, principal: string, account: string, identity: SimulationIdentityPolicy[], context: Record<string, string>) => simulate(
+  type Identity = SimulationIdentityPolicy[];
+  const grant = (key: KeyUnderTest, principal: string, account: string, identity: Identity, context: Record<string, string>) => simulate(
     { principal, action: 'kms:CreateGrant', resource: key.keyArn, resourceAccount: OWNER_ACCOUNT, context: { 'kms:CallerAccount': account, ...context } },
     { resourcePolicy: key.policy, identityPolicies: identity },
   );
