@@ -197,7 +197,8 @@ describe('kms:CreateGrant on an S3EncryptionKey with grant permissions added lat
   test('the same principal creating a grant itself is denied by the CT.KMS.PR.3 statement', async () => {
     const key = keyWithGrantStatements();
     const admin = CALLERS['key admin'];
-    for (const context of [{}, { 'kms:ViaService': S3_HERE }, { 'kms:ViaService': S3_HERE, 'kms:GrantIsForAWSResource': 'false' }]) {
+    const contexts: Record<string, string>[] = [{}, { 'kms:ViaService': S3_HERE }, { 'kms:ViaService': S3_HERE, 'kms:GrantIsForAWSResource': 'false' }];
+    for (const context of contexts) {
       const result = await grant(key, admin.arn, admin.account, admin.identity, context);
       expect([context, result.result, result.deniedBy]).toEqual([context, 'ExplicitlyDenied', [S3EncryptionKey.SID_DENY_GRANTS_EXCEPT_FOR_AWS_SERVICES]]);
     }
