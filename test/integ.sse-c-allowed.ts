@@ -7,9 +7,9 @@
  * PutProbe function; asserts with S3's own APIs.
  */
 import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
-import { Annotations, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { CustomerProvidedKeys, EncryptedBucket, EncryptionCheck, EncryptionHeaders, ViolationAction } from '../src';
+import { CustomerProvidedKeys, EncryptedBucket, EncryptionCheck, EncryptionHeaders, S3EncryptionChecks, ViolationAction } from '../src';
 import {
   accepted, allowAssertionReads, checkOf, DISPOSABLE_BUCKET, encryptionRule, expectCheckAttributes,
   integApp, integTest, makeDisposable, PutProbe, REFUSED, TEST_SSE_C_KEY,
@@ -18,7 +18,7 @@ import {
 const app = integApp();
 const stack = new Stack(app, 'CdkS3EncryptionIntegSseCAllowed');
 const bucket = new EncryptedBucket(stack, 'Bucket', { customerProvidedKeys: CustomerProvidedKeys.ALLOW, ...DISPOSABLE_BUCKET });
-Annotations.of(bucket).acknowledgeWarning('cdk-s3-encryption:sseCAllowed', 'This suite proves that SSE-C is accepted when allowed.');
+S3EncryptionChecks.acknowledge(bucket, S3EncryptionChecks.SSE_C_BLOCKED, 'This suite proves that SSE-C is accepted when allowed.');
 
 // A bucket created outside the library, with nothing but S3's defaults (SSE-S3; since April 2026
 // new buckets block SSE-C), checked through an import by name as an existing bucket would be.

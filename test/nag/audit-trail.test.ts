@@ -1,8 +1,9 @@
 import { Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
-import { CustomerProvidedKeys, EncryptedBucket, S3EncryptionChecks } from '../../src';
+import { CustomerProvidedKeys, EncryptedBucket, EnforceEncryption, S3EncryptionChecks } from '../../src';
 import { TEST_ENV } from '../util/template';
 import { suppressedOf, synthesizeReport } from '../util/validation-report';
 
@@ -95,6 +96,40 @@ describe('acknowledgement ids and the report', () => {
     const report = new S3EncryptionChecks().validateScope(stack);
     expect(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} @ ${r.constructPath}`))).toEqual([`${S3EncryptionChecks.SSE_C_BLOCKED} @ Secure/Open/Resource`]);
     expect(report.success).toBe(false);
+  });
+});
+
+describe('allowing SSE-C: one decision, one acknowledgement', () => {
+  const sseCWarning = Match.stringLikeRegexp('customerProvidedKeys: ALLOW lets clients encrypt');
+
+  test('without an acknowledgement: the library\'s warning on the bucket, and the rule finding', () => {
+    const stack = new Stack(undefined, 'Secure', { env: TEST_ENV });
+    new EncryptedBucket(stack, 'Partner', { customerProvidedKeys: CustomerProvidedKeys.ALLOW });
+    Annotations.fromStack(stack).hasWarning('/Secure/Partner', sseCWarning);
+    expect(new S3EncryptionChecks().validateScope(stack).violations.map((v) => v.ruleName)).toEqual([S3EncryptionChecks.SSE_C_BLOCKED]);
+  });
+
+  test.each([
+    ['EncryptedBucket', (stack: Stack) => new EncryptedBucket(stack, 'Partner', { customerProvidedKeys: CustomerProvidedKeys.ALLOW })],
+    ['EnforceEncryption', (stack: Stack) => new s3.Bucket(stack, 'Partner').with(new EnforceEncryption({ customerProvidedKeys: CustomerProvidedKeys.ALLOW })) as s3.Bucket],
+  ])('%s: S3EncryptionChecks.acknowledge silences the warning and the rule, and the report keeps the reason', (_name, build) => {
+    let warnings: unknown[] = [];
+    const report = synthesizeReport((app) => {
+      const stack = new Stack(app, 'Secure', { env: TEST_ENV });
+      const bucket = build(stack);
+      S3EncryptionChecks.acknowledge(bucket, S3EncryptionChecks.SSE_C_BLOCKED, REASON);
+      Validations.of(app).addPlugins(new S3EncryptionChecks(app));
+      warnings = Annotations.fromStack(stack).findWarning('*', sseCWarning);
+    });
+    expect(warnings).toEqual([]);
+    expect(report.failed).toBe(false);
+    expect(suppressedOf(report, S3EncryptionChecks.PACK_NAME)).toEqual([`${S3EncryptionChecks.SSE_C_BLOCKED} @ Secure/Partner/Resource : ${REASON}`]);
+  });
+
+  test('the warning tells how to acknowledge once', () => {
+    const stack = new Stack(undefined, 'Secure', { env: TEST_ENV });
+    new EncryptedBucket(stack, 'Partner', { customerProvidedKeys: CustomerProvidedKeys.REQUIRE });
+    Annotations.fromStack(stack).hasWarning('/Secure/Partner', Match.stringLikeRegexp('S3EncryptionChecks.acknowledge\\(bucket, S3EncryptionChecks.SSE_C_BLOCKED, reason\\)'));
   });
 });
 
