@@ -8,8 +8,8 @@
  */
 import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
 import { Aws, CfnCondition, Fn, Stack, Token } from 'aws-cdk-lib';
-import { IConstruct } from 'constructs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { IConstruct } from 'constructs';
 import { CustomerProvidedKeys, EncryptedBucket, EncryptionCheck, EncryptionHeaders, S3EncryptionChecks, ViolationAction } from '../src';
 import {
   accepted, allowAssertionReads, checkAttributesExpectation, checkOf, DISPOSABLE_BUCKET, encryptionRule, expectCheckAttributes,
