@@ -20,7 +20,11 @@ export enum CustomerProvidedKeys {
   /**
    * Accept SSE-C uploads next to the bucket's default encryption. Writes
    * `BlockedEncryptionTypes: [NONE]` explicitly, because new buckets block SSE-C by default
-   * since April 2026.
+   * since April 2026 (in every region but Middle East (Bahrain) and Middle East (UAE)).
+   *
+   * Adds a warning; acknowledge the decision once with
+   * `S3EncryptionChecks.acknowledge(bucket, S3EncryptionChecks.SSE_C_BLOCKED, reason)`, which
+   * silences the warning and the S3Encryption-SseCBlocked rule.
    */
   ALLOW = 'ALLOW',
   /**
