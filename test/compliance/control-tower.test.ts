@@ -1,6 +1,3 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +5,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { SecureStorageStack } from '../../examples/secure-storage-stack';
 import { CustomerProvidedKeys, EncryptedBucket, S3EncryptionKey } from '../../src';
 import { TEST_ENV } from '../util/template';
+import { synthesizeReport } from '../util/validation-report';
 
 /**
  * AWS Control Tower's proactive controls (the cfn-guard rules `@cdklabs/cdk-validator-cfnguard`
@@ -18,6 +16,9 @@ import { TEST_ENV } from '../util/template';
  * report into success. So these tests never assert that synthesis succeeds; they read
  * cdk.out/validation-report.json and assert on the findings themselves.
  */
+
+// Each synthesis runs cfn-guard over whole templates: tens of seconds on a loaded machine.
+jest.setTimeout(240_000);
 
 /**
  * Controls that fail on a bucket because of a choice only the user can make. Each is documented
@@ -62,39 +63,27 @@ interface ControlTowerResult {
 
 /** Synthesizes `build`'s app with the validator into a temporary cdk.out and reads its report. */
 function controlTower(build: (app: App) => void): ControlTowerResult {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'control-tower-'));
-  try {
-    const app = new App({ outdir, stackTraces: false, context: { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true } });
+  const report = synthesizeReport((app) => {
     build(app);
     Validations.of(app).addPlugins(new CfnGuardValidator());
-    try {
-      app.synth();
-    } catch (error) {
-      if (!/ValidationFailed/.test(String((error as Error).name ?? '') + String(error))) {
-        throw error;
-      }
-    }
-    const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
-    const plugin = report.pluginReports.find((r: { pluginName: string }) => r.pluginName === 'cdk-validator-cfnguard');
-    if (!plugin) {
-      // No findings at all leaves no plugin report; the validator must still have run.
-      return { findings: [], conclusion: 'success', suppressed: 0 };
-    }
-    const findings: Finding[] = [];
-    for (const violation of plugin.violations) {
-      const control = /^\[(CT\.[A-Z0-9]+\.PR\.\d+)\]/.exec(violation.description)?.[1];
-      if (!control) {
-        throw new Error(`a finding without a Control Tower control id: ${violation.description}`);
-      }
-      for (const construct of violation.violatingConstructs) {
-        const [stack, ...rest] = (construct.constructPath as string).split('/');
-        findings.push({ control, stack, path: rest.join('/') });
-      }
-    }
-    return { findings, conclusion: plugin.conclusion, suppressed: (plugin.suppressedViolations ?? []).length };
-  } finally {
-    fs.rmSync(outdir, { recursive: true, force: true });
+  });
+  const plugin = report.pluginReports.find((r) => r.pluginName === 'cdk-validator-cfnguard');
+  if (!plugin) {
+    // No findings at all leaves no plugin report.
+    return { findings: [], conclusion: 'success', suppressed: 0 };
   }
+  const findings: Finding[] = [];
+  for (const violation of plugin.violations) {
+    const control = /^\[(CT\.[A-Z0-9]+\.PR\.\d+)\]/.exec(violation.description)?.[1];
+    if (!control) {
+      throw new Error(`a finding without a Control Tower control id: ${violation.description}`);
+    }
+    for (const construct of violation.violatingConstructs) {
+      const [stack, ...rest] = construct.constructPath.split('/');
+      findings.push({ control, stack, path: rest.join('/') });
+    }
+  }
+  return { findings, conclusion: plugin.conclusion, suppressed: (plugin.suppressedViolations ?? []).length };
 }
 
 const describeFinding = (f: Finding) => `${f.control} @ ${f.path}`;
