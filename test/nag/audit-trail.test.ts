@@ -1,4 +1,7 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -70,6 +73,28 @@ describe('acknowledgement ids and the report', () => {
       'AwsSolutions-IAM5[Resource::<Plain295EB121.Arn>/*] @ Secure/Reader/DefaultPolicy/Resource : The reader reads every object of this one bucket.',
       'AwsSolutions-S1 @ Secure/Plain/Resource : Access logs are collected by the organization trail.',
     ]);
+  });
+
+  test('the report is cdk.out/validation-report.json; policy-validation-report.json only with the legacy context flag', () => {
+    // With a finding to report (SSE-C allowed), in audit-only mode so that synth succeeds.
+    const withFinding = (context: Record<string, unknown>) => {
+      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-name-'));
+      try {
+        const app = new App({ outdir, stackTraces: false, context });
+        new EncryptedBucket(new Stack(app, 'Secure', { env: TEST_ENV }), 'Partner', { customerProvidedKeys: CustomerProvidedKeys.ALLOW });
+        Validations.of(app).addPlugins(new S3EncryptionChecks(app, { auditOnly: true }));
+        app.synth();
+        return fs.readdirSync(outdir).filter((f) => f.endsWith('report.json')).sort();
+      } finally {
+        fs.rmSync(outdir, { recursive: true, force: true });
+      }
+    };
+    expect(withFinding({})).toEqual(['validation-report.json']);
+    expect(withFinding({ '@aws-cdk/core:validationReportJson': true })).toEqual(['policy-validation-report.json', 'validation-report.json']);
+    // The pack's own documentation names the file the CDK writes by default.
+    const source = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'nag', 's3-encryption-checks.ts'), 'utf8');
+    expect(source).toContain('cdk.out/validation-report.json');
+    expect(source).not.toContain('policy-validation-report.json');
   });
 
   test('acknowledgementId: <pack>::<rule id>, for any pack, idempotent, and it refuses what is not a rule id', () => {
