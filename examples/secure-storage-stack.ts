@@ -1,4 +1,4 @@
-import { Annotations, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Stack, StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -16,10 +16,7 @@ export class SecureStorageStack extends Stack {
     // sends no encryption header, which the default DENY_MISMATCH lets through.
     const accessLogs = new EncryptedBucket(this, 'AccessLogs');
     // A log bucket logging to itself would loop; AwsSolutions-S1 does not apply to it.
-    Validations.of(accessLogs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This is the access-log destination bucket; it cannot log to itself.',
-    });
+    S3EncryptionChecks.acknowledge(accessLogs, 'AwsSolutions-S1', 'This is the access-log destination bucket; it cannot log to itself.');
     const logTo = { serverAccessLogsBucket: accessLogs };
 
     // SSE-S3, SSE-C blocked, mismatched headers denied: every default.
@@ -60,12 +57,10 @@ export class SecureStorageStack extends Stack {
       serverAccessLogsPrefix: 'partner-exchange/',
       customerProvidedKeys: CustomerProvidedKeys.ALLOW,
     });
-    Annotations.of(partnerExchange).acknowledgeWarning('cdk-s3-encryption:sseCAllowed',
-      'The partner encrypts files with its own keys by contract; the bucket is versioned and CloudTrail data events are monitored.');
-    Validations.of(partnerExchange).acknowledge({
-      id: S3EncryptionChecks.SSE_C_BLOCKED,
-      reason: 'Partners upload objects encrypted with keys they hold (SSE-C) by contract; versioning stays on and CloudTrail data events are monitored for SSE-C requests.',
-    });
+    // One decision, one acknowledgement: it silences the library's SSE-C warning and the
+    // S3Encryption-SseCBlocked rule, and keeps the reason in cdk.out/validation-report.json.
+    S3EncryptionChecks.acknowledge(partnerExchange, S3EncryptionChecks.SSE_C_BLOCKED,
+      'Partners upload objects encrypted with keys they hold (SSE-C) by contract; versioning stays on and CloudTrail data events are monitored for SSE-C requests.');
 
     // A plain s3.Bucket, as an older stack or a third-party construct makes it, retrofitted with
     // the same encryption and bucket policy as an EncryptedBucket (SSE-KMS with an S3EncryptionKey).
@@ -102,14 +97,12 @@ function acknowledgeObjectGrants(role: iam.Role, buckets: s3.Bucket[]): void {
     'kms:GenerateDataKey*': 'Bucket grants include the bucket key; the S3EncryptionKey policy limits it to use through S3.',
   };
   for (const [action, reason] of Object.entries(actionGroups)) {
-    Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Action::${action}]`, reason });
+    S3EncryptionChecks.acknowledge(role, `AwsSolutions-IAM5[Action::${action}]`, reason);
   }
   const stack = Stack.of(role);
   for (const bucket of buckets) {
     const logicalId = stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`,
-      reason: `The worker reads and writes objects of ${bucket.node.id}; object grants name every key of that one bucket.`,
-    });
+    S3EncryptionChecks.acknowledge(role, `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`,
+      `The worker reads and writes objects of ${bucket.node.id}; object grants name every key of that one bucket.`);
   }
 }

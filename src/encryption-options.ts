@@ -22,7 +22,11 @@ export enum CustomerProvidedKeys {
   /**
    * Accept SSE-C uploads next to the bucket's default encryption. Writes
    * `BlockedEncryptionTypes: [NONE]` explicitly, because new buckets block SSE-C by default
-   * since April 2026.
+   * since April 2026 (in every region but Middle East (Bahrain) and Middle East (UAE)).
+   *
+   * Adds a warning; acknowledge the decision once with
+   * `S3EncryptionChecks.acknowledge(bucket, S3EncryptionChecks.SSE_C_BLOCKED, reason)`, which
+   * silences the warning and the S3Encryption-SseCBlocked rule.
    */
   ALLOW = 'ALLOW',
   /**
@@ -158,6 +162,15 @@ export interface EncryptionWarning {
 const WARNING_PREFIX = 'cdk-s3-encryption';
 
 /**
+ * The id of the warning for a bucket that accepts SSE-C: the same id that acknowledges the
+ * S3Encryption-SseCBlocked rule with an audit trail (`S3EncryptionChecks.acknowledgementId`),
+ * so that one decision takes one acknowledgement, `S3EncryptionChecks.acknowledge(bucket,
+ * S3EncryptionChecks.SSE_C_BLOCKED, reason)`, which silences both and leaves the reason in
+ * cdk.out/validation-report.json.
+ */
+export const SSE_C_ACKNOWLEDGEMENT_ID = 'S3Encryption::S3Encryption-SseCBlocked';
+
+/**
  * Applies the library's defaults and rejects contradictions, with an error that names the
  * property, the value, what is allowed and how to fix it. Shared by `EncryptedBucket` and the
  * retrofit mixin so that both accept exactly the same input.
@@ -232,8 +245,9 @@ export function resolveEncryptionSettings(input: EncryptionSettingsInput, scope?
   }
   if (customerProvidedKeys !== CustomerProvidedKeys.BLOCK) {
     warnings.push({
-      id: `${WARNING_PREFIX}:sseCAllowed`,
-      message: `customerProvidedKeys: ${customerProvidedKeys} lets clients encrypt objects with keys S3 does not keep (SSE-C), which ransomware has used to re-encrypt data. Keep versioning on and monitor CloudTrail for SSE-C requests.`,
+      id: SSE_C_ACKNOWLEDGEMENT_ID,
+      message: `customerProvidedKeys: ${customerProvidedKeys} lets clients encrypt objects with keys S3 does not keep (SSE-C), which ransomware has used to re-encrypt data. Keep versioning on and monitor CloudTrail for SSE-C requests. ` +
+        'If the workload needs SSE-C, acknowledge once: S3EncryptionChecks.acknowledge(bucket, S3EncryptionChecks.SSE_C_BLOCKED, reason) silences this warning and the S3Encryption-SseCBlocked rule, and keeps the reason in cdk.out/validation-report.json.',
     });
   }
 

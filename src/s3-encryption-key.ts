@@ -53,6 +53,10 @@ export interface S3EncryptionKeyProps {
  *
  * - the account root keeps the administrative actions, so the key never becomes unmanageable,
  *   but not the cryptographic ones, nor `kms:CreateGrant` (grants escape `kms:ViaService`);
+ * - an explicit Deny of `kms:CreateGrant` to everyone unless an AWS service creates the grant
+ *   for a resource it manages (`kms:GrantIsForAWSResource`) or the caller is an AWS service
+ *   (`aws:PrincipalIsAWSService`), in the shape AWS Control Tower's proactive control
+ *   CT.KMS.PR.3 requires, so that no statement added later can hand out grants;
  * - cryptographic use is allowed only to principals of this account whose IAM policies allow
  *   it, and only through S3 in this region (`kms:ViaService` `s3.<region>.<url suffix>`,
  *   `kms:CallerAccount`), so the key cannot decrypt data outside S3;
@@ -70,6 +74,8 @@ export class S3EncryptionKey extends kms.Key {
   public static readonly SID_KEY_ADMINISTRATION = 'KeyAdministrationByAccount';
   /** Sid of the key policy statement that allows cryptographic use only through S3. */
   public static readonly SID_USE_THROUGH_S3 = 'UseOnlyThroughS3InThisAccount';
+  /** Sid of the key policy statement that denies `kms:CreateGrant` unless an AWS service creates the grant (CT.KMS.PR.3). */
+  public static readonly SID_DENY_GRANTS_EXCEPT_FOR_AWS_SERVICES = 'DenyGrantsExceptForAwsServices';
 
   /** KMS actions that encrypt, decrypt or hand out key use; each is limited to use through S3. */
   private static readonly CRYPTOGRAPHIC_ACTIONS = /^kms:(\*|Encrypt|Decrypt|ReEncrypt|GenerateDataKey|CreateGrant)/;
@@ -101,6 +107,24 @@ export class S3EncryptionKey extends kms.Key {
             StringEquals: {
               'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}`,
               'kms:CallerAccount': stack.account,
+            },
+          },
+        }),
+        // Nothing above allows kms:CreateGrant; this Deny keeps it so whatever is added later
+        // (a cross-account grant, an administrator's `kms:*` in an IAM policy plus a key policy
+        // edit), because a grant is not bound by kms:ViaService. BoolIfExists: a direct call
+        // carries no kms:GrantIsForAWSResource, which must count as "not for an AWS resource".
+        // The exact shape (Principal *, Resource *, only these two keys) is what CT.KMS.PR.3 reads.
+        new iam.PolicyStatement({
+          sid: S3EncryptionKey.SID_DENY_GRANTS_EXCEPT_FOR_AWS_SERVICES,
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['kms:CreateGrant'],
+          resources: ['*'],
+          conditions: {
+            BoolIfExists: {
+              'kms:GrantIsForAWSResource': 'false',
+              'aws:PrincipalIsAWSService': 'false',
             },
           },
         }),

@@ -414,7 +414,7 @@ describe('imported buckets and invalid options', () => {
     new s3.Bucket(stack, 'Bucket').with(new EnforceEncryption({ minimumTLSVersion: 1.3, customerProvidedKeys: CustomerProvidedKeys.ALLOW }));
     const annotations = Annotations.fromStack(stack);
     annotations.hasWarning('/Stack/Bucket', Match.stringLikeRegexp('cdk-s3-encryption:tls13'));
-    annotations.hasWarning('/Stack/Bucket', Match.stringLikeRegexp('cdk-s3-encryption:sseCAllowed'));
+    annotations.hasWarning('/Stack/Bucket', Match.stringLikeRegexp('S3Encryption::S3Encryption-SseCBlocked'));
   });
 });
 

@@ -39,7 +39,7 @@ describe('S3EncryptionKey', () => {
     const { stack } = testStack();
     new S3EncryptionKey(stack, 'Key');
     const statements = keyPolicy(Template.fromStack(stack));
-    expect(statements).toHaveLength(2);
+    expect(statements).toHaveLength(3);
     const [use] = statements.filter((s) => s.Sid === S3EncryptionKey.SID_USE_THROUGH_S3);
     expect(use).toMatchObject({
       Effect: 'Allow',
@@ -70,13 +70,27 @@ describe('S3EncryptionKey', () => {
     });
   });
 
-  test('grants go to the principal policy; the key policy keeps only its two statements', () => {
+  test('kms:CreateGrant is denied to everyone unless an AWS service creates the grant, in the shape CT.KMS.PR.3 reads', () => {
+    const { stack } = testStack();
+    new S3EncryptionKey(stack, 'Key');
+    const denies = keyPolicy(Template.fromStack(stack)).filter((s) => s.Effect === 'Deny');
+    expect(denies).toEqual([{
+      Sid: S3EncryptionKey.SID_DENY_GRANTS_EXCEPT_FOR_AWS_SERVICES,
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'kms:CreateGrant',
+      Resource: '*',
+      Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }]);
+  });
+
+  test('grants go to the principal policy; the key policy keeps only its three statements', () => {
     const { stack } = testStack();
     const key = new S3EncryptionKey(stack, 'Key');
     const role = new iam.Role(stack, 'Role', { assumedBy: new iam.AccountRootPrincipal() });
     key.grantEncryptDecrypt(role);
     const template = Template.fromStack(stack);
-    expect(keyPolicy(template)).toHaveLength(2);
+    expect(keyPolicy(template)).toHaveLength(3);
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: [Match.objectLike({ Action: Match.arrayWith(['kms:Decrypt']) })] },
     });
@@ -87,8 +101,8 @@ describe('S3EncryptionKey', () => {
     const key = new S3EncryptionKey(stack, 'Key');
     key.grantDecrypt(new iam.ArnPrincipal('arn:aws:iam::222222222222:role/Partner'));
     const statements = keyPolicy(Template.fromStack(stack));
-    expect(statements).toHaveLength(3);
-    expect(statements[2]).toMatchObject({
+    expect(statements).toHaveLength(4);
+    expect(statements[3]).toMatchObject({
       Effect: 'Allow',
       Action: 'kms:Decrypt',
       Principal: { AWS: 'arn:aws:iam::222222222222:role/Partner' },
@@ -108,8 +122,8 @@ describe('S3EncryptionKey', () => {
       conditions: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
     }));
     const statements = keyPolicy(Template.fromStack(stack));
-    expect(statements[2].Condition).toBeUndefined();
-    expect(statements[3].Condition).toEqual({ StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } });
+    expect(statements[3].Condition).toBeUndefined();
+    expect(statements[4].Condition).toEqual({ StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } });
   });
 });
 

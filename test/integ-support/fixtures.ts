@@ -230,6 +230,12 @@ export function encryptionRule(rule: {
 }
 
 /** The attributes of an `EncryptionCheck`, by their `Fn::GetAtt` names. */
+/**
+ * Regions where S3 does not block SSE-C on new buckets by default (the April 2026 change left
+ * them out): Middle East (Bahrain) and Middle East (UAE).
+ */
+export const REGIONS_WHERE_NEW_BUCKETS_ACCEPT_SSE_C: readonly string[] = ['me-south-1', 'me-central-1'];
+
 export interface CheckAttributeValues {
   readonly SseC?: string;
   readonly DefaultAlgorithm?: string;

@@ -64,6 +64,17 @@ const RESOURCE_TYPES: Record<string, {
     // A key id is a UUID; a stable one per logical id keeps results deterministic.
     physicalId: (logicalId) => `${hex8(logicalId)}-0000-4000-8000-${hex8(logicalId + '#')}0000`,
   },
+  'AWS::CloudTrail::Trail': {
+    ref: (name) => name,
+    attributes: { Arn: (name, env) => `arn:${env.partition}:cloudtrail:${env.region}:${env.account}:trail/${name}` },
+    physicalId: (logicalId, props, resolve) => props.TrailName !== undefined ? asString(resolve(props.TrailName), 'TrailName') : logicalId,
+  },
+  'AWS::CloudFront::Distribution': {
+    ref: (id) => id,
+    attributes: {},
+    // A distribution id: E followed by upper-case letters and digits.
+    physicalId: (logicalId) => `E${hex8(logicalId).toUpperCase()}`,
+  },
   'AWS::IAM::Role': {
     ref: (name) => name,
     attributes: {

@@ -1,5 +1,6 @@
 import type { SimulationIdentityPolicy } from '@cloud-copilot/iam-simulate';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { encryptedBucketFixture, newStack, VALID_CONFIGS } from './fixtures';
 import { CfnTemplate, TemplateResolver } from './intrinsics';
@@ -116,20 +117,104 @@ describe.each(KEYS)('key policy of %s', (_name, keyUnderTest) => {
 
   // kms:CreateGrant is kept from everyone, administrators included: a grant is not bound by the
   // key policy's kms:ViaService condition, so whoever may create grants could give itself
-  // Decrypt outside S3. The administration statement names kms:CreateAlias, not kms:Create*.
-  test('kms:CreateGrant is allowed to nobody, not even a key admin', async () => {
+  // Decrypt outside S3. The administration statement names kms:CreateAlias, not kms:Create*,
+  // and an explicit Deny (CT.KMS.PR.3) refuses it whatever an IAM policy allows.
+  test('kms:CreateGrant is explicitly denied to everyone, not even a key admin may call it', async () => {
     const key = keyUnderTest();
-    const createGrant = async (caller: Caller) => (await simulate(
-      { principal: CALLERS[caller].arn, action: 'kms:CreateGrant', resource: key.keyArn, resourceAccount: OWNER_ACCOUNT, context: { 'kms:CallerAccount': OWNER_ACCOUNT } },
+    const createGrant = async (caller: Caller, context: Record<string, string> = {}) => simulate(
+      { principal: CALLERS[caller].arn, action: 'kms:CreateGrant', resource: key.keyArn, resourceAccount: OWNER_ACCOUNT, context: { 'kms:CallerAccount': CALLERS[caller].account, ...context } },
       { resourcePolicy: key.policy, identityPolicies: CALLERS[caller].identity },
-    )).result;
-    expect(await createGrant('key admin')).toBe('ImplicitlyDenied');
-    expect(await createGrant('crypto user')).toBe('ImplicitlyDenied');
+    );
+    for (const caller of ['key admin', 'crypto user', 'no IAM policy', 'other account'] as Caller[]) {
+      const direct = await createGrant(caller);
+      expect([caller, direct.result, direct.deniedBy]).toEqual([caller, 'ExplicitlyDenied', [S3EncryptionKey.SID_DENY_GRANTS_EXCEPT_FOR_AWS_SERVICES]]);
+      const notForAwsResource = await createGrant(caller, { 'kms:ViaService': S3_HERE, 'kms:GrantIsForAWSResource': 'false' });
+      expect([caller, notForAwsResource.result]).toEqual([caller, 'ExplicitlyDenied']);
+    }
+    // A grant an AWS service creates for a resource it manages is not denied; nothing in the
+    // library's policy allows it either (S3 needs no grant: it calls GenerateDataKey and Decrypt
+    // with the requester's permissions).
+    const forAwsResource = await createGrant('key admin', { 'kms:ViaService': S3_HERE, 'kms:GrantIsForAWSResource': 'true' });
+    expect(forAwsResource.result).toBe('ImplicitlyDenied');
   });
-
-  test('names the account root, never "*", and no other account', () => {
-    const principals = JSON.stringify(keyUnderTest().policy.Statement.map((s) => s.Principal));
+  test('allows only the account root, never "*", and no other account', () => {
+    const principals = JSON.stringify(keyUnderTest().policy.Statement.filter((s) => s.Effect === 'Allow').map((s) => s.Principal));
     expect(principals).not.toMatch(/"\*"/);
     expect(principals.match(/arn:aws:iam::\d{12}:root/g)!.every((arn) => arn === `arn:aws:iam::${OWNER_ACCOUNT}:root`)).toBe(true);
+  });
+});
+
+/**
+ * A key policy to which a user added grant permissions: the Deny must still keep every grant that
+ * is not created by an AWS service for an AWS resource, while services keep theirs.
+ */
+describe('kms:CreateGrant on an S3EncryptionKey with grant permissions added later', () => {
+  const SERVICE_PRINCIPAL = 'backup.amazonaws.com';
+
+  function keyWithGrantStatements(): KeyUnderTest {
+    const stack = newStack();
+    const key = new S3EncryptionKey(stack, 'Key');
+    // What a user might add for a service integration: grants for AWS resources only ...
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowGrantsForAwsResources',
+      principals: [new iam.AccountRootPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    }));
+    // ... a careless one without that condition ...
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowGrantsToPartner',
+      principals: [new iam.ArnPrincipal(CALLERS['other account'].arn)],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+    }));
+    // ... and a service principal that creates grants itself.
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowServiceGrants',
+      principals: [new iam.ServicePrincipal(SERVICE_PRINCIPAL)],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+    }));
+    const resolver = new TemplateResolver(Template.fromStack(stack).toJSON() as CfnTemplate);
+    const id = stack.getLogicalId(key.node.defaultChild as kms.CfnKey);
+    return { keyArn: resolver.getAtt(id, 'Arn'), policy: resolver.resolve(resolver.resource(id).Properties!.KeyPolicy) as PolicyDocument };
+  }
+
+  type Identity = SimulationIdentityPolicy[];
+  const grant = (key: KeyUnderTest, principal: string, account: string, identity: Identity, context: Record<string, string>) => simulate(
+    { principal, action: 'kms:CreateGrant', resource: key.keyArn, resourceAccount: OWNER_ACCOUNT, context: { 'kms:CallerAccount': account, ...context } },
+    { resourcePolicy: key.policy, identityPolicies: identity },
+  );
+
+  test('an AWS service creating a grant for its resource through S3 is allowed', async () => {
+    const key = keyWithGrantStatements();
+    const admin = CALLERS['key admin'];
+    const result = await grant(key, admin.arn, admin.account, admin.identity, { 'kms:ViaService': S3_HERE, 'kms:GrantIsForAWSResource': 'true' });
+    expect(result.result).toBe('Allowed');
+  });
+
+  test('the same principal creating a grant itself is denied by the CT.KMS.PR.3 statement', async () => {
+    const key = keyWithGrantStatements();
+    const admin = CALLERS['key admin'];
+    const contexts: Record<string, string>[] = [{}, { 'kms:ViaService': S3_HERE }, { 'kms:ViaService': S3_HERE, 'kms:GrantIsForAWSResource': 'false' }];
+    for (const context of contexts) {
+      const result = await grant(key, admin.arn, admin.account, admin.identity, context);
+      expect([context, result.result, result.deniedBy]).toEqual([context, 'ExplicitlyDenied', [S3EncryptionKey.SID_DENY_GRANTS_EXCEPT_FOR_AWS_SERVICES]]);
+    }
+  });
+
+  test('a principal of another account that a key policy statement names without conditions is denied', async () => {
+    const key = keyWithGrantStatements();
+    const partner = CALLERS['other account'];
+    const result = await grant(key, partner.arn, partner.account, partner.identity, { 'kms:ViaService': S3_HERE });
+    expect(result.result).toBe('ExplicitlyDenied');
+  });
+
+  test('a service principal the key policy allows keeps creating grants (aws:PrincipalIsAWSService)', async () => {
+    const key = keyWithGrantStatements();
+    // addToResourcePolicy limited the statement to use through S3 like every grant of key use.
+    const result = await grant(key, SERVICE_PRINCIPAL, OWNER_ACCOUNT, [], { 'kms:ViaService': S3_HERE, 'aws:PrincipalIsAWSService': 'true' });
+    expect(result.result).toBe('Allowed');
   });
 });

@@ -30,10 +30,10 @@ export const SseCBlocked: S3EncryptionRule = {
   level: NagMessageLevel.ERROR,
   info: 'The S3 bucket accepts SSE-C uploads: its BlockedEncryptionTypes is NONE or does not list SSE-C, and no bucket policy statement denies s3:PutObject requests that carry the SSE-C algorithm header.',
   explanation: 'SSE-C (customer-provided keys) has been used in ransomware attacks: leaked credentials re-encrypted objects with keys S3 never stores, then deleted the originals. ' +
-    'New buckets block SSE-C by default only since April 2026 and only if the template leaves it unset; an explicit NONE re-allows it. ' +
+    'New buckets block SSE-C by default only since April 2026, not in Middle East (Bahrain) me-south-1 and Middle East (UAE) me-central-1, and only if the template leaves it unset; an explicit NONE re-allows it. ' +
     SEVERAL_POLICIES_NOTE +
     'Fix: use EncryptedBucket (customerProvidedKeys BLOCK, the default), set `blockedEncryptionTypes: [s3.BlockedEncryptionType.SSE_C]`, or apply `EnforceEncryption`. ' +
-    'If a workload really needs SSE-C, acknowledge this rule on that bucket with the workload named in the reason, and keep versioning on.',
+    'If a workload really needs SSE-C, acknowledge this rule on that bucket with the workload named in the reason (S3EncryptionChecks.acknowledge(bucket, S3EncryptionChecks.SSE_C_BLOCKED, reason), which also silences EncryptedBucket\'s SSE-C warning and keeps the reason in cdk.out/validation-report.json), and keep versioning on.',
   check: (node: CfnResource) => {
     if (!s3.CfnBucket.isCfnBucket(node)) {
       return NagRuleCompliance.NOT_APPLICABLE;
