@@ -3,6 +3,7 @@ import { NagPack, NagPackProps } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { withAppIndex } from './analysis/intrinsics';
 import { S3_ENCRYPTION_RULES } from './rules';
+import { validationError } from '../errors';
 
 /**
  * Properties of the `S3EncryptionChecks` rule pack.
@@ -104,7 +105,7 @@ export class S3EncryptionChecks extends NagPack {
    */
   public static acknowledge(scope: IConstruct, ruleId: string, reason: string): void {
     if (reason.trim().length === 0) {
-      throw new Error(`${scope.node.path}: reason is empty for ${ruleId}: say why the finding is acceptable on this resource; reviewers read it in cdk.out/validation-report.json.`);
+      throw validationError(scope, 'EmptyAcknowledgementReason', `reason is empty for ${ruleId}: say why the finding is acceptable on this resource; reviewers read it in cdk.out/validation-report.json.`);
     }
     Validations.of(scope).acknowledge({ id: S3EncryptionChecks.acknowledgementId(ruleId), reason });
   }
