@@ -15,6 +15,11 @@ const s3 = new S3Client({ maxAttempts: 1, followRegionRedirects: true });
  * not answered shortly after its cleanup deadline, and never an error to Lambda.
  */
 export async function handler(event: unknown, context: Context): Promise<void> {
+  return respondTo(event, context, handleEvent);
+}
+
+/** The handler with the check injectable (tests): answers with the check's result or the watchdog's, whichever comes first. */
+export async function respondTo(event: unknown, context: Context, check: typeof handleEvent): Promise<void> {
   let target;
   try {
     target = responseTargetOf(event);
@@ -28,23 +33,29 @@ export async function handler(event: unknown, context: Context): Promise<void> {
     ? (event as Record<string, string>).PhysicalResourceId
     : `s3-encryption-check:${target.LogicalResourceId}`;
 
+  const isDelete = (event as Record<string, unknown>).RequestType === 'Delete';
+  const fallback = (reason: string): CloudFormationResponse => ({
+    // Delete never fails, whatever happened.
+    Status: isDelete ? 'SUCCESS' : 'FAILED',
+    Reason: reason,
+    PhysicalResourceId: fallbackPhysicalId,
+    StackId: target.StackId,
+    RequestId: target.RequestId,
+    LogicalResourceId: target.LogicalResourceId,
+  });
+
   let timer: NodeJS.Timeout | undefined;
   const watchdog = new Promise<CloudFormationResponse>((resolve) => {
-    timer = setTimeout(() => resolve({
-      Status: (event as Record<string, unknown>).RequestType === 'Delete' ? 'SUCCESS' : 'FAILED',
-      Reason: 'S3 encryption check: the check did not finish within its deadline (see the check handler\'s log for the buckets it reached)',
-      PhysicalResourceId: fallbackPhysicalId,
-      StackId: target.StackId,
-      RequestId: target.RequestId,
-      LogicalResourceId: target.LogicalResourceId,
-    }), Math.max(0, remaining() - RESPONSE_RESERVE_MS + 1_000));
+    timer = setTimeout(() => resolve(fallback('S3 encryption check: the check did not finish within its deadline (see the check handler\'s log for the buckets it reached)')),
+      Math.max(0, remaining() - RESPONSE_RESERVE_MS + 1_000));
   });
-  const checked = handleEvent(target as never, {
+  // handleEvent does not throw; should it ever, the error is the answer.
+  const checked = Promise.resolve().then(() => check(target as never, {
     s3,
     remainingMs: remaining,
     functionArn: context.invokedFunctionArn,
     stackStatus,
-  });
+  })).catch((error: unknown) => fallback(`S3 encryption check: unexpected error: ${(error as Error)?.message ?? String(error)}`));
   const response = await Promise.race([checked, watchdog]);
   clearTimeout(timer);
   const sent = await sendResponse(target.ResponseURL, response, { deadline: Date.now() + remaining() - 1_000 });

@@ -4,7 +4,9 @@
  * does, the error is returned in place of that item's result, so one bucket never hides the
  * others' verdicts.
  */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<(R | BatchError)[]> {
+export async function mapBounded<T, R>(
+  items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>,
+): Promise<(R | BatchError)[]> {
   if (!Number.isInteger(limit) || limit < 1) {
     throw new Error(`limit must be a positive integer, got ${limit}`);
   }

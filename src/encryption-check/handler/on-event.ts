@@ -91,7 +91,9 @@ export async function handleEvent(event: ResponseTarget & Record<string, unknown
 }
 
 /** Checks the buckets that need it, and returns the failure message (if the deployment must fail) and the referenced attributes. */
-async function check(event: ResponseTarget & Record<string, unknown>, requestType: RequestType, props: StackCheckProperties, env: HandlerEnvironment): Promise<{ failure?: string; data: Record<string, string> }> {
+async function check(
+  event: ResponseTarget & Record<string, unknown>, requestType: RequestType, props: StackCheckProperties, env: HandlerEnvironment,
+): Promise<{ failure?: string; data: Record<string, string> }> {
   const now = env.now ?? Date.now;
   const started = now();
   const cleanupDeadline = started + env.remainingMs() - RESPONSE_RESERVE_MS;
