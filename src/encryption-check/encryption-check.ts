@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -150,7 +150,7 @@ export class EncryptionCheck extends Construct {
     const bucket = props.bucket;
     // What the template says the bucket is checked against: a change re-runs this bucket's check.
     this.checkKey = this.stackCheck.register(this, properties, () => ({
-      encryption: (bucket.node.defaultChild as s3.CfnBucket | undefined)?.bucketEncryption,
+      encryption: renderedEncryption(bucket),
       policy: bucket.policy?.document,
     }));
   }
@@ -201,4 +201,24 @@ export class EncryptionCheck extends Construct {
   private attribute(name: keyof CheckAttributes): string {
     return this.stackCheck.attribute(this, this.checkKey, name);
   }
+}
+
+/**
+ * The bucket's `BucketEncryption` as the template will have it, property overrides included
+ * (escape hatches change what S3 does as much as the L2 does); undefined for imported buckets.
+ */
+function renderedEncryption(bucket: s3.IBucket): unknown {
+  const cfn = bucket.node.defaultChild;
+  if (!(cfn instanceof s3.CfnBucket)) {
+    return undefined;
+  }
+  // `_toCloudFormation()` is how aws-cdk-lib renders a resource with its overrides; it is
+  // internal, so fall back to the L1 property if a future version renames it.
+  const render = (cfn as unknown as { _toCloudFormation?: () => unknown })._toCloudFormation;
+  if (typeof render !== 'function') {
+    return cfn.bucketEncryption;
+  }
+  // The rendered resource is itself a token (overrides are merged when it resolves).
+  const rendered = Stack.of(cfn).resolve(render.call(cfn)) as { Resources?: Record<string, { Properties?: { BucketEncryption?: unknown } }> };
+  return Object.values(rendered.Resources ?? {})[0]?.Properties?.BucketEncryption;
 }
