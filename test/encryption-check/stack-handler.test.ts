@@ -227,7 +227,7 @@ describe('every property is validated: unknown values fail closed, naming the pr
   });
 
   test('Update: the new properties are validated like Create', async () => {
-    const response = await handleEvent(stackUpdateEvent({ ServiceToken: 'x', Buckets: [{ ...valid, ExpectSseC: 'blocked' }] }, stackProperties([valid])) as never, testEnv());
+    const response = await handleEvent(stackUpdateEvent({ ServiceToken: 'x', Buckets: [{ ...valid, ExpectSseC: 'blocked' as never }] }, stackProperties([valid])) as never, testEnv());
     expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: PHYSICAL_ID, Reason: expect.stringMatching(/ExpectSseC must be BLOCKED, ALLOWED or REQUIRED, got 'blocked'/) });
   });
 });

@@ -72,6 +72,14 @@ const RESOURCE_TYPES: Record<string, {
     },
     physicalId: (logicalId, props, resolve) => props.RoleName !== undefined ? asString(resolve(props.RoleName), 'RoleName') : logicalId,
   },
+  'AWS::Lambda::Function': {
+    // Ref is the function name, which is also the session name of its role (`aws:userid`).
+    ref: (name) => name,
+    attributes: {
+      Arn: (name, env) => `arn:${env.partition}:lambda:${env.region}:${env.account}:function:${name}`,
+    },
+    physicalId: (logicalId, props, resolve) => props.FunctionName !== undefined ? asString(resolve(props.FunctionName), 'FunctionName') : logicalId,
+  },
 };
 
 function hex8(s: string): string {

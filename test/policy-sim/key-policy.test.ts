@@ -127,9 +127,15 @@ describe.each(KEYS)('key policy of %s', (_name, keyUnderTest) => {
     expect(await createGrant('crypto user')).toBe('ImplicitlyDenied');
   });
 
-  test('names the account root, never "*", and no other account', () => {
-    const principals = JSON.stringify(keyUnderTest().policy.Statement.map((s) => s.Principal));
+  test('names the account root and no other account; "*" only in the check\'s grant, narrowed to one aws:userid', () => {
+    const statements = keyUnderTest().policy.Statement;
+    const principals = JSON.stringify(statements.filter((s) => s.Sid !== 'AllowEncryptionCheckThroughS3').map((s) => s.Principal));
     expect(principals).not.toMatch(/"\*"/);
+    // A standalone key (no bucket checked with it) has no grant at all.
+    const grant = statements.find((s) => s.Sid === 'AllowEncryptionCheckThroughS3') as { Condition: Record<string, Record<string, string>> } | undefined;
+    if (grant) {
+      expect(grant.Condition.StringEquals['aws:userid']).toMatch(/^AROA[0-9A-F]{8}:CdkS3EncryptionCheckHandler/);
+    }
     expect(principals.match(/arn:aws:iam::\d{12}:root/g)!.every((arn) => arn === `arn:aws:iam::${OWNER_ACCOUNT}:root`)).toBe(true);
   });
 });
