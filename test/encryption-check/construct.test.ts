@@ -379,7 +379,8 @@ describe('expectations', () => {
       }
       const b = new EncryptedBucket(stack, 'B');
       const sseC = b.encryptionCheck!.observedSseC;
-      return { key: b.encryptionCheck!.checkKey, sseC: stack.resolve(sseC), entry: entries(stack).find((e) => e.Key === b.encryptionCheck!.checkKey) };
+      const key = b.encryptionCheck!.checkKey;
+      return { key, sseC: stack.resolve(sseC), entry: entries(stack).find((e) => e.Key === key) };
     };
     expect(build(true)).toEqual(build(false));
   });

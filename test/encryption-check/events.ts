@@ -26,6 +26,11 @@ export function entry(props: EntryInput): CheckEntry {
   return { Key: KEY, ExpectSseC: 'BLOCKED', OnViolation: 'FAIL', Fingerprint: '0', ...props };
 }
 
+/** An entry of `bucket` under `key`. */
+export function bucketEntryFor(key: string, bucket: string, props: Partial<CheckEntry> = {}): CheckEntry {
+  return entry({ ...props, Key: key, BucketName: bucket });
+}
+
 /**
  * The stack check's properties for `entries`; every attribute of every entry is referenced
  * unless `attributes` says otherwise.
