@@ -153,8 +153,9 @@ describe('the Lambda entry point answers CloudFormation itself', () => {
     const event = { ...stackDeleteEvent(null), RequestType: 'Create', ResponseURL: url };
     const left = { ...context, getRemainingTimeInMillis: () => started + 11_500 - Date.now() } as Context;
     await respondTo(event, left, () => new Promise(() => undefined));
+    // Fired at 2.5 s, well before the 11.5 s the invocation had (loose bounds: a loaded CI machine).
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(JSON.parse(received[0].body)).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(/did not finish within its deadline/) });
   }, 15_000);
 
