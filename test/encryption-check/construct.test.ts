@@ -83,6 +83,15 @@ describe('one check per stack', () => {
     expect(resources).toHaveLength(2 * 100 + 5);
   });
 
+  test('properties too large for one asynchronous Lambda event fail at synth, naming the size and the fix', () => {
+    const app = new App({ context: { 'cdk-s3-encryption:checkPropertiesLimit': 1_000 } });
+    const stack = new Stack(app, 'Big', { env: TEST_ENV });
+    for (let i = 0; i < 5; i++) {
+      new EncryptedBucket(stack, `Bucket${i}`);
+    }
+    expect(() => app.synth()).toThrow(/CdkS3EncryptionCheck\] the encryption check's properties take \d+ characters for 5 buckets, more than 1000: .* Split the buckets over several stacks/);
+  });
+
   test('the check is per stack, not shared across stacks or apps', () => {
     const app = new App();
     const first = new Stack(app, 'First', { env: TEST_ENV });
