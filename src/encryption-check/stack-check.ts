@@ -140,7 +140,9 @@ export class StackEncryptionCheck extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
     });
-    this.userId = Fn.join(':', [this.role.roleId, this.handler.functionName]);
+    // One Fn::Sub string rather than Fn::Join of GetAtt and Ref: it is written into two
+    // statements of every bucket policy, so its size is paid per bucket.
+    this.userId = Fn.sub(`\${${stack.getLogicalId(this.role.node.defaultChild as CfnResource)}.RoleId}:\${${stack.getLogicalId(this.handler.node.defaultChild as CfnResource)}}`);
 
     const properties: StackCheckProperties = {
       Buckets: Lazy.any({ produce: () => this.entries() }) as unknown as CheckEntry[],

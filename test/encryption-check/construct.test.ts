@@ -12,7 +12,7 @@ const HANDLER_ROLE = 'CdkS3EncryptionCheckHandlerRoleA6C1399B';
 const HANDLER = 'CdkS3EncryptionCheckHandler0DE0DD49';
 const CHECK = 'CdkS3EncryptionCheck87C788ED';
 /** `aws:userid` of the handler: `<RoleId>:<FunctionName>`. */
-const HANDLER_USERID = { 'Fn::Join': [':', [{ 'Fn::GetAtt': [HANDLER_ROLE, 'RoleId'] }, { Ref: HANDLER }]] };
+const HANDLER_USERID = { 'Fn::Sub': `\${${HANDLER_ROLE}.RoleId}:\${${HANDLER}}` };
 const roleArn = { 'Fn::GetAtt': [HANDLER_ROLE, 'Arn'] };
 
 /** Resolves `Fn::Join` and the partition, the only intrinsics in the handler's imported grants. */
