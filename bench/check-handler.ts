@@ -4,8 +4,10 @@
  * - bundle size of `assets/encryption-check/check.lambda/index.js` (raw and gzip);
  * - module init time: `require()` of the bundle in a fresh Node process, against `require()` of
  *   `@aws-sdk/client-s3` alone (which the Lambda runtime loads anyway), as a ratio;
- * - a full check against a local radosgw (test/radosgw): wall time of a cold first check and of
- *   warm checks, and the number of S3 requests, against one PutObject round trip as a ratio.
+ * - a full check against a local radosgw (test/radosgw), as CloudFormation invokes it (one
+ *   stack-level event, the answer PUT to a local ResponseURL): wall time of a cold first check
+ *   and of warm checks, and the number of S3 requests, against one PutObject round trip as a
+ *   ratio; for one bucket and for a stack of 100 buckets (one invocation for all of them).
  *
  * Needs test/radosgw/install.sh. Prints a table and writes `.bench/check-handler.json`.
  */
@@ -38,27 +40,47 @@ async function requireTime(target: string): Promise<number> {
   return Number(stdout);
 }
 
-/** The child process that runs the bundled handler: one cold check, then warm ones, then one PutObject. */
+/**
+ * The child process that runs the bundled handler as Lambda would: each invocation answers the
+ * ResponseURL (a local HTTP server here). One cold invocation, then warm ones, then one
+ * PutObject. The S3 request count is summed from the per-bucket reports the handler logs.
+ */
 const CHILD = `
+const http = require('http');
 const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3');
 const { handler } = require(process.env.BUNDLE);
-const context = { getRemainingTimeInMillis: () => 120000 };
+const context = { getRemainingTimeInMillis: () => 300000, invokedFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:bench' };
 (async () => {
+  const answers = [];
+  const server = http.createServer((req, res) => { let b = ''; req.on('data', (c) => { b += c; }); req.on('end', () => { answers.push(JSON.parse(b)); res.end(); }); });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = 'http://127.0.0.1:' + server.address().port + '/answer';
+  let requests = 0;
+  let buckets = 0;
+  const log = console.log;
+  console.log = (line) => { try { const o = JSON.parse(line); if (o.key && typeof o.s3Requests === 'number') { requests += o.s3Requests; buckets++; } } catch {} };
+  console.warn = () => undefined;
+  console.error = () => undefined;
   const results = [];
   for (let i = 0; i <= Number(process.env.WARM); i++) {
     const event = JSON.parse(process.env.EVENT);
     event.LogicalResourceId += i;
+    event.ResponseURL = url;
+    requests = 0;
+    buckets = 0;
     const started = process.hrtime.bigint();
-    const response = await handler(event, context);
+    await handler(event, context);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const report = JSON.parse(response.Data.Report);
-    results.push({ ms, s3Requests: report.s3Requests, violations: report.violations.length });
+    const answer = answers[answers.length - 1];
+    results.push({ ms, s3Requests: requests, buckets, status: answer.Status, reason: answer.Reason });
   }
+  console.log = log;
+  server.close();
   const s3 = new S3Client({ maxAttempts: 1 });
   const puts = [];
   for (let i = 0; i < 5; i++) {
     const started = process.hrtime.bigint();
-    await s3.send(new PutObjectCommand({ Bucket: JSON.parse(process.env.EVENT).ResourceProperties.BucketName, Key: 'bench/put-' + i, Body: Buffer.alloc(32), ServerSideEncryption: 'AES256' }));
+    await s3.send(new PutObjectCommand({ Bucket: process.env.PUT_BUCKET, Key: 'bench/put-' + i, Body: Buffer.alloc(32), ServerSideEncryption: 'AES256' }));
     puts.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
   process.stdout.write('\\n@@RESULT ' + JSON.stringify({ results, puts }));
@@ -98,18 +120,23 @@ async function main(): Promise<void> {
       AWS_ACCESS_KEY_ID: server.accessKeyId,
       AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
     };
-    const setups: Record<string, { props: Record<string, unknown>; setup: (bucket: string) => Promise<void> }> = {
-      // The most requests: SSE-C accepted and read back, two versions deleted.
+    const versioned = async (bucket: string) => {
+      await admin.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    };
+    const setups: Record<string, { buckets: number; warm: number; props: Record<string, unknown>; setup: (bucket: string) => Promise<void> }> = {
+      // The most requests per bucket: SSE-C accepted and read back, two versions deleted.
       'sse-c-allowed-versioned': {
+        buckets: 1,
+        warm: WARM_CHECKS,
         // WARN: radosgw has no SSE-S3, so the declared AES256 stays unverified (a violation); the
         // benchmark measures the requests, not the verdict.
         props: { ExpectSseC: 'ALLOWED', ExpectAlgorithm: 'AES256', OnViolation: 'WARN' },
-        setup: async (bucket) => {
-          await admin.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
-        },
+        setup: versioned,
       },
       // Headers required by the bucket policy (radosgw enforces `Null: true`): uploads refused.
       'headers-required': {
+        buckets: 1,
+        warm: WARM_CHECKS,
         props: { ExpectSseC: 'BLOCKED', ExpectAlgorithm: 'AES256', OnViolation: 'WARN' },
         setup: async (bucket) => {
           await admin.send(new PutBucketPolicyCommand({
@@ -128,32 +155,55 @@ async function main(): Promise<void> {
           }));
         },
       },
+      // A stack of 100 buckets: one custom resource, one Lambda invocation (target: 10 s wall).
+      'stack-of-100-buckets': {
+        buckets: 100,
+        warm: 3,
+        props: { ExpectSseC: 'ALLOWED', OnViolation: 'FAIL' },
+        setup: versioned,
+      },
     };
     for (const [name, scenario] of Object.entries(setups)) {
-      const bucket = `bench-${name}`;
-      await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-      await scenario.setup(bucket);
+      const names = Array.from({ length: scenario.buckets }, (_, i) => `bench-${name}-${i}`);
+      await Promise.all(names.map(async (bucket) => {
+        await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+        await scenario.setup(bucket);
+      }));
       const event = {
         RequestType: 'Create',
-        ServiceToken: 'bench',
-        ResponseURL: 'https://example.invalid',
+        ServiceToken: 'arn:aws:lambda:us-east-1:111111111111:function:bench',
+        ResponseURL: 'set by the child',
         StackId: 'arn:aws:cloudformation:us-east-1:111111111111:stack/Bench/1',
         RequestId: 'bench',
         LogicalResourceId: 'Check',
         ResourceType: 'Custom::S3EncryptionCheck',
-        ResourceProperties: { ServiceToken: 'bench', BucketName: bucket, OnViolation: 'FAIL', ...scenario.props },
+        ResourceProperties: {
+          ServiceToken: 'bench',
+          Buckets: names.map((bucket, i) => ({ Key: `k${i}`, BucketName: bucket, Fingerprint: '0', ...scenario.props })),
+        },
       };
-      const { stdout } = await run(process.execPath, ['-e', CHILD], { cwd: ROOT, env: { ...env, EVENT: JSON.stringify(event) }, timeout: 300_000 });
+      const { stdout } = await run(process.execPath, ['-e', CHILD], {
+        cwd: ROOT,
+        env: { ...env, WARM: String(scenario.warm), PUT_BUCKET: names[0], EVENT: JSON.stringify(event) },
+        timeout: 600_000,
+        maxBuffer: 64 * 1024 * 1024,
+      });
       const result = JSON.parse(stdout.slice(stdout.lastIndexOf('@@RESULT ') + '@@RESULT '.length));
       if (result.error) {
         throw new Error(`${name}: ${result.error}`);
       }
-      const [cold, ...warm] = result.results as { ms: number; s3Requests: number }[];
+      const [cold, ...warm] = result.results as { ms: number; s3Requests: number; buckets: number; status: string; reason?: string }[];
+      if (cold.status !== 'SUCCESS') {
+        throw new Error(`${name}: the check answered ${cold.status}: ${cold.reason}`);
+      }
       const putMs = median(result.puts);
       scenarios[name] = {
+        buckets: scenario.buckets,
+        lambdaInvocations: 1,
         coldCheckMs: round(cold.ms),
         warmCheckMs: round(median(warm.map((w) => w.ms))),
         s3Requests: cold.s3Requests,
+        s3RequestsPerBucket: round(cold.s3Requests / cold.buckets, 1),
         onePutObjectMs: round(putMs),
         warmCheckOverPutObject: round(median(warm.map((w) => w.ms)) / putMs, 1),
       };

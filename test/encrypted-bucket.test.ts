@@ -103,12 +103,14 @@ describe('EncryptedBucket defaults', () => {
     const denies = Object.values(statements).filter((s) => s.Effect === 'Deny').map((s) => s.Sid);
     expect(denies).toEqual(['DenyInsecureTransport', 'DenyOutdatedTls', 'DenySseCUploads', 'DenyMismatchedEncryptionHeader']);
     const allows = Object.values(statements).filter((s) => s.Effect === 'Allow');
-    expect(allows.map((s) => s.Sid).sort()).toEqual(['AllowEncryptionCheckConfigurationReads', 'AllowEncryptionCheckProbeListing', 'AllowEncryptionCheckProbes']);
+    expect(allows.map((s) => s.Sid).sort()).toEqual(['AllowEncryptionCheckProbeListing', 'AllowEncryptionCheckProbes']);
     for (const allow of allows) {
-      // Granted to the check handler's role only, never to a wildcard principal.
-      expect(allow.Principal).toEqual({ AWS: { 'Fn::GetAtt': [expect.stringMatching(/^CdkS3EncryptionCheckProviderHandlerRole/), 'Arn'] } });
+      // Granted to the check handler's sessions only (a fixed aws:userid), never to a role
+      // principal, which KMS and S3 would validate at deploy and which dangles after destroy.
+      expect(allow.Principal).toEqual({ AWS: '*' });
+      expect(allow.Condition.StringEquals['aws:userid']).toEqual({ 'Fn::Sub': expect.stringMatching(/^\$\{CdkS3EncryptionCheckHandlerRole\w+\.RoleId\}:\$\{CdkS3EncryptionCheckHandler\w+\}$/) });
     }
-    expect(statements.AllowEncryptionCheckProbes.Resource).toEqual({ 'Fn::Join': ['', [expect.anything(), '/.cdk-s3-encryption-check/*']] });
+    expect(statements.AllowEncryptionCheckProbes.Resource).toEqual([expect.anything(), { 'Fn::Join': ['', [expect.anything(), '/.cdk-s3-encryption-check/*']] }]);
   });
 
   test('without the deploy-time check, the policy holds the library\'s Deny statements only', () => {
@@ -124,7 +126,7 @@ describe('EncryptedBucket defaults', () => {
     expect(synth().bucket.encryptionCheck).toBeDefined();
     expect(synth({ verifyEncryption: false }).bucket.encryptionCheck).toBeUndefined();
     template.resourceCountIs('Custom::S3EncryptionCheck', 1);
-    template.hasResourceProperties('Custom::S3EncryptionCheck', Match.objectLike({ ExpectSseC: 'BLOCKED', ExpectAlgorithm: 'AES256' }));
+    template.hasResourceProperties('Custom::S3EncryptionCheck', { Buckets: [Match.objectLike({ ExpectSseC: 'BLOCKED', ExpectAlgorithm: 'AES256' })] });
   });
 
   test('no KMS key is created for SSE-S3', () => {

@@ -175,8 +175,15 @@ class SuiteModel {
         return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${this.physical(id)}`;
       case 'AWS::Lambda::Function':
         return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${this.physical(id)}`;
-      case 'Custom::S3EncryptionCheck':
-        return this.checkAttributes(this.resolve(resource.Properties.BucketName), resource.Properties)[attribute];
+      case 'Custom::S3EncryptionCheck': {
+        // The stack's one check: attributes are `<bucket key>.<Attribute>`.
+        const [key, name] = attribute.split('.');
+        const entry = (resource.Properties.Buckets as { Key: string; BucketName: unknown; ExpectSseC?: string }[]).find((b) => b.Key === key);
+        if (!entry) {
+          throw new Error(`No bucket with key ${key} in the stack's check`);
+        }
+        return this.checkAttributes(this.resolve(entry.BucketName), entry)[name];
+      }
       default:
         throw new Error(`No model for Fn::GetAtt ${id}.${attribute} (${resource.Type})`);
     }

@@ -39,6 +39,8 @@ export const BENCH_CONTEXT = {
   // aws-cdk-lib refuses to synthesize a stack of more than 500 resources; the benchmark times
   // 300-bucket stacks anyway and checks every limit itself (template-metrics.ts).
   '@aws-cdk/core:stackResourceLimit': 0,
+  // Likewise the library's own limit on the size of the encryption check's properties.
+  'cdk-s3-encryption:checkPropertiesLimit': 0,
 };
 
 /**

@@ -1,10 +1,11 @@
-import { CustomResource, Duration, Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { EncryptionCheckProvider } from './check-provider';
-import { ATTRIBUTE_NAMES, CheckProperties, PROBE_PREFIX, RESOURCE_TYPE } from './types';
+import { StackEncryptionCheck } from './stack-check';
+import { ATTRIBUTE_NAMES, CheckAttributes, CheckProperties, PROBE_PREFIX } from './types';
 import { CustomerProvidedKeys, EncryptionHeaders, sseAlgorithmOf, usesCustomerKey } from '../encryption-options';
+import { validationError } from '../errors';
 
 /** What an `EncryptionCheck` does when S3 does not behave as declared. */
 export enum ViolationAction {
@@ -89,46 +90,51 @@ export interface EncryptionCheckProps {
  * encryption configuration and bucket policy back, deletes every probe object and version, and
  * fails the deployment (or warns) on any difference.
  *
- * Every check in a stack shares one handler function and one Provider framework. For a bucket
- * of the same stack, the handler's access is granted in the bucket's own policy (and its key's
- * policy); for an imported bucket, in the handler role's identity policy.
+ * Every check in a stack is one entry of the stack's single `Custom::S3EncryptionCheck`,
+ * served by one Lambda function that checks the buckets concurrently and answers
+ * CloudFormation itself: one execution per stack per deployment, whatever the number of
+ * buckets. Each bucket keeps its own expectations and verdict; a failure names every failing
+ * bucket. On Update only buckets whose expectations, encryption configuration or bucket policy
+ * changed in the template are probed again.
+ *
+ * For a bucket of the same stack, the handler's access is granted in the bucket's own policy
+ * (and its key's policy) to `aws:userid` `<handler role id>:<function name>`, never to a role
+ * principal; for an imported or other-stack bucket, in the handler role's identity policy.
+ *
+ * The attributes are returned only when read: CloudFormation limits a custom resource's
+ * response to 4 KB, so the construct records which attributes a template references and
+ * refuses at synth a set that could exceed it. Every bucket's full report is in the handler's
+ * log.
  */
 export class EncryptionCheck extends Construct {
   /** The key prefix every probe object is written under; nothing outside it is ever written. */
   public static readonly PROBE_PREFIX: string = PROBE_PREFIX;
 
-  /** Observed SSE-C behaviour: `BLOCKED`, `ALLOWED`, `REQUIRED` or `UNVERIFIED`. */
-  public readonly observedSseC: string;
-  /** Algorithm S3 applied to an upload without headers (`AES256`, `aws:kms`, `aws:kms:dsse`), empty when unknown. */
-  public readonly observedAlgorithm: string;
-  /** KMS key ARN S3 applied to an upload without headers, empty for SSE-S3 or when unknown. */
-  public readonly observedKmsKeyArn: string;
-  /** Whether S3 Bucket Keys were applied: `true`, `false` or `UNVERIFIED`. */
-  public readonly observedBucketKeyEnabled: string;
-  /** Whether an upload with a mismatched algorithm or foreign KMS key was refused: `true`, `false` or `UNVERIFIED`. */
-  public readonly mismatchedHeaderRefused: string;
-  /** Whether an upload without encryption headers was refused: `true`, `false` or `UNVERIFIED`. */
-  public readonly absentHeaderRefused: string;
-  /** Number of violations found (non-zero only with `ViolationAction.WARN`). */
-  public readonly violationCount: string;
-  /** The whole report as JSON: configuration read back, every probe and S3's answer, violations, cleanup. */
-  public readonly report: string;
+  /**
+   * This bucket's key in the stack's check: its attributes are `<key>.<Attribute>` of the
+   * stack's `Custom::S3EncryptionCheck`, and its probes are written under a prefix derived from
+   * it. A hash of this construct's path: stable across deployments.
+   */
+  public readonly checkKey: string;
 
-  private readonly resource: CustomResource;
+  private readonly stackCheck: StackEncryptionCheck;
 
   constructor(scope: Construct, id: string, props: EncryptionCheckProps) {
     super(scope, id);
 
     const encryption = props.encryption;
     if (props.encryptionKey && (encryption === undefined || !usesCustomerKey(encryption))) {
-      throw new Error(`encryptionKey is set but encryption is ${encryption ?? 'not set'}; set encryption to KMS or DSSE to check the key, or remove encryptionKey.`);
+      throw validationError(this, 'CheckKeyWithoutKms', `encryptionKey is set but encryption is ${encryption ?? 'not set'}; set encryption to KMS or DSSE to check the key, or remove encryptionKey.`);
     }
     if (props.customerProvidedKeys === CustomerProvidedKeys.REQUIRE && props.encryptionHeaders === EncryptionHeaders.REQUIRE) {
-      throw new Error('customerProvidedKeys: REQUIRE cannot be combined with encryptionHeaders: REQUIRE: no upload could succeed on such a bucket. Use encryptionHeaders DENY_MISMATCH or NOT_ENFORCED.');
+      throw validationError(this, 'CheckUnsatisfiable', 'customerProvidedKeys: REQUIRE cannot be combined with encryptionHeaders: REQUIRE: no upload could succeed on such a bucket. Use encryptionHeaders DENY_MISMATCH or NOT_ENFORCED.');
+    }
+    if (props.bucketKeyEnabled !== undefined && Token.isUnresolved(props.bucketKeyEnabled)) {
+      throw validationError(this, 'CheckBucketKeyToken', 'bucketKeyEnabled must be a literal boolean.');
     }
 
-    const provider = EncryptionCheckProvider.of(this);
-    const dependables = provider.grantProbes(props.bucket, props.encryptionKey ?? props.bucket.encryptionKey);
+    this.stackCheck = StackEncryptionCheck.of(this);
+    this.stackCheck.grantProbes(props.bucket, props.encryptionKey ?? props.bucket.encryptionKey);
 
     const sseC = props.customerProvidedKeys ?? CustomerProvidedKeys.BLOCK;
     const properties: CheckProperties = {
@@ -141,28 +147,78 @@ export class EncryptionCheck extends Construct {
       ExpectPolicySids: props.expectedPolicySids && props.expectedPolicySids.length > 0 ? [...props.expectedPolicySids] : undefined,
       OnViolation: props.onViolation ?? ViolationAction.FAIL,
     };
-    if (props.bucketKeyEnabled !== undefined && Token.isUnresolved(props.bucketKeyEnabled)) {
-      throw new Error('bucketKeyEnabled must be a literal boolean.');
-    }
-
-    this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
-      resourceType: RESOURCE_TYPE,
-      properties: properties as unknown as Record<string, unknown>,
-      // A check that hangs must fail the deployment within minutes, not CloudFormation's hour.
-      serviceTimeout: Duration.minutes(5),
-    });
-    for (const dependable of dependables) {
-      this.resource.node.addDependency(dependable);
-    }
-
-    this.observedSseC = this.resource.getAttString(ATTRIBUTE_NAMES.SseC);
-    this.observedAlgorithm = this.resource.getAttString(ATTRIBUTE_NAMES.DefaultAlgorithm);
-    this.observedKmsKeyArn = this.resource.getAttString(ATTRIBUTE_NAMES.KmsKeyArn);
-    this.observedBucketKeyEnabled = this.resource.getAttString(ATTRIBUTE_NAMES.BucketKeyEnabled);
-    this.mismatchedHeaderRefused = this.resource.getAttString(ATTRIBUTE_NAMES.MismatchedHeaderRefused);
-    this.absentHeaderRefused = this.resource.getAttString(ATTRIBUTE_NAMES.AbsentHeaderRefused);
-    this.violationCount = this.resource.getAttString(ATTRIBUTE_NAMES.Violations);
-    this.report = this.resource.getAttString(ATTRIBUTE_NAMES.Report);
+    const bucket = props.bucket;
+    // What the template says the bucket is checked against: a change re-runs this bucket's check.
+    this.checkKey = this.stackCheck.register(this, properties, () => ({
+      encryption: renderedEncryption(bucket),
+      policy: bucket.policy?.document,
+    }));
   }
+
+  /** Observed SSE-C behaviour: `BLOCKED`, `ALLOWED`, `REQUIRED` or `UNVERIFIED`. */
+  public get observedSseC(): string {
+    return this.attribute(ATTRIBUTE_NAMES.SseC);
+  }
+
+  /** Algorithm S3 applied to an upload without headers (`AES256`, `aws:kms`, `aws:kms:dsse`), empty when unknown. */
+  public get observedAlgorithm(): string {
+    return this.attribute(ATTRIBUTE_NAMES.DefaultAlgorithm);
+  }
+
+  /** KMS key ARN S3 applied to an upload without headers, empty for SSE-S3 or when unknown. */
+  public get observedKmsKeyArn(): string {
+    return this.attribute(ATTRIBUTE_NAMES.KmsKeyArn);
+  }
+
+  /** Whether S3 Bucket Keys were applied: `true`, `false` or `UNVERIFIED`. */
+  public get observedBucketKeyEnabled(): string {
+    return this.attribute(ATTRIBUTE_NAMES.BucketKeyEnabled);
+  }
+
+  /** Whether an upload with a mismatched algorithm or foreign KMS key was refused: `true`, `false` or `UNVERIFIED`. */
+  public get mismatchedHeaderRefused(): string {
+    return this.attribute(ATTRIBUTE_NAMES.MismatchedHeaderRefused);
+  }
+
+  /** Whether an upload without encryption headers was refused: `true`, `false` or `UNVERIFIED`. */
+  public get absentHeaderRefused(): string {
+    return this.attribute(ATTRIBUTE_NAMES.AbsentHeaderRefused);
+  }
+
+  /** Number of violations found (non-zero only with `ViolationAction.WARN`). */
+  public get violationCount(): string {
+    return this.attribute(ATTRIBUTE_NAMES.Violations);
+  }
+
+  /**
+   * The report as compact JSON (at most 1,000 characters: violations first, detail dropped to
+   * fit). The full report is in the check handler's log.
+   */
+  public get report(): string {
+    return this.attribute(ATTRIBUTE_NAMES.Report);
+  }
+
+  private attribute(name: keyof CheckAttributes): string {
+    return this.stackCheck.attribute(this, this.checkKey, name);
+  }
+}
+
+/**
+ * The bucket's `BucketEncryption` as the template will have it, property overrides included
+ * (escape hatches change what S3 does as much as the L2 does); undefined for imported buckets.
+ */
+function renderedEncryption(bucket: s3.IBucket): unknown {
+  const cfn = bucket.node.defaultChild;
+  if (!(cfn instanceof s3.CfnBucket)) {
+    return undefined;
+  }
+  // `_toCloudFormation()` is how aws-cdk-lib renders a resource with its overrides; it is
+  // internal, so fall back to the L1 property if a future version renames it.
+  const render = (cfn as unknown as { _toCloudFormation?: () => unknown })._toCloudFormation;
+  if (typeof render !== 'function') {
+    return cfn.bucketEncryption;
+  }
+  // The rendered resource is itself a token (overrides are merged when it resolves).
+  const rendered = Stack.of(cfn).resolve(render.call(cfn)) as { Resources?: Record<string, { Properties?: { BucketEncryption?: unknown } }> };
+  return Object.values(rendered.Resources ?? {})[0]?.Properties?.BucketEncryption;
 }

@@ -10,14 +10,25 @@ import { PROBE_PREFIX } from './types';
  * `EncryptionCheck`, each with the reason, one rule id per call (cdk-nag 3). Nothing here
  * applies to a user's bucket or to any resource the library does not create.
  */
+const NO_RESERVED_CONCURRENCY = 'Invoked only by CloudFormation, once per stack per deployment. Reserved concurrency takes capacity from every other function in the account, and an account with the common new-account quota of 10 cannot reserve any: setting it would fail the deployment.';
+const NO_DLQ = 'CloudFormation invokes it asynchronously, and the function answers CloudFormation itself: every error becomes a FAILED answer naming it, so no invocation fails and a dead-letter queue would stay empty. Lambda retries are off (retryAttempts 0) and stale events expire (maxEventAge), so CloudFormation never waits on a queue.';
+const NO_VPC = 'Talks only to the S3 API over TLS, and CloudFormation\'s pre-signed response URL; a VPC would need NAT or endpoints the library cannot choose for the user, and adds nothing for a function that reads no data.';
+
 const FUNCTION_FINDINGS: Record<string, string> = {
-  'HIPAA.Security-LambdaConcurrency': 'Invoked only by CloudFormation during deployments. Reserved concurrency would take capacity from every other function in the account and throttle stacks with many checks.',
-  'NIST.800.53.R5-LambdaConcurrency': 'Invoked only by CloudFormation during deployments. Reserved concurrency would take capacity from every other function in the account and throttle stacks with many checks.',
-  'HIPAA.Security-LambdaDLQ': 'Invoked synchronously (CloudFormation custom resource provider); a dead-letter queue applies only to asynchronous invocations. Failures reach CloudFormation as FAILED.',
-  'NIST.800.53.R5-LambdaDLQ': 'Invoked synchronously (CloudFormation custom resource provider); a dead-letter queue applies only to asynchronous invocations. Failures reach CloudFormation as FAILED.',
-  'HIPAA.Security-LambdaInsideVPC': 'Talks only to the S3 and Lambda APIs over TLS; a VPC would need NAT or endpoints the library cannot choose for the user, and adds nothing for a function that reads no data.',
-  'NIST.800.53.R5-LambdaInsideVPC': 'Talks only to the S3 and Lambda APIs over TLS; a VPC would need NAT or endpoints the library cannot choose for the user, and adds nothing for a function that reads no data.',
-  'PCI.DSS.321-LambdaInsideVPC': 'Talks only to the S3 and Lambda APIs over TLS; a VPC would need NAT or endpoints the library cannot choose for the user, and adds nothing for a function that reads no data.',
+  'HIPAA.Security-LambdaConcurrency': NO_RESERVED_CONCURRENCY,
+  'NIST.800.53.R5-LambdaConcurrency': NO_RESERVED_CONCURRENCY,
+  'HIPAA.Security-LambdaDLQ': NO_DLQ,
+  'NIST.800.53.R5-LambdaDLQ': NO_DLQ,
+  'HIPAA.Security-LambdaInsideVPC': NO_VPC,
+  'NIST.800.53.R5-LambdaInsideVPC': NO_VPC,
+  'PCI.DSS.321-LambdaInsideVPC': NO_VPC,
+};
+
+const INLINE_ROLE_POLICY = 'The policy is part of the handler role\'s own definition (AWS::IAM::Role Policies): it is created and deleted with the role, attached to nothing else, and holds only log writes to the handler\'s log group and DescribeStacks on this stack. A managed policy would add a resource per stack and grant nothing less.';
+const ROLE_FINDINGS: Record<string, string> = {
+  'HIPAA.Security-IAMNoInlinePolicy': INLINE_ROLE_POLICY,
+  'NIST.800.53.R5-IAMNoInlinePolicy': INLINE_ROLE_POLICY,
+  'PCI.DSS.321-IAMNoInlinePolicy': INLINE_ROLE_POLICY,
 };
 
 const LOG_GROUP_FINDINGS: Record<string, string> = {
@@ -90,7 +101,11 @@ export function acknowledgeFindings(what: {
   readonly logGroups?: logs.LogGroup[];
   readonly functions?: lambda.Function[];
   readonly importedGrants?: iam.ManagedPolicy;
+  readonly role?: iam.Role;
 }): void {
+  if (what.role) {
+    acknowledge(what.role, ROLE_FINDINGS);
+  }
   for (const logGroup of what.logGroups ?? []) {
     acknowledge(logGroup, LOG_GROUP_FINDINGS);
   }

@@ -76,3 +76,63 @@ export const ATTRIBUTE_NAMES: { readonly [K in keyof CheckAttributes]: K } = {
 
 /** The custom resource type name. */
 export const RESOURCE_TYPE = 'Custom::S3EncryptionCheck';
+
+/**
+ * One bucket of the stack's check: its expectations (`CheckProperties`), a key that identifies
+ * it across deployments, and a fingerprint of what it was checked against.
+ */
+export interface CheckEntry extends CheckProperties {
+  /**
+   * Stable per bucket (a hash of the `EncryptionCheck` construct path): names its attributes
+   * (`<Key>.<Attribute>`) and its probe prefix, so adding or removing a bucket shifts no other.
+   */
+  readonly Key: string;
+  /**
+   * Hash of the bucket's expectations, its template encryption configuration and its template
+   * bucket policy. On Update, an entry whose fingerprint and expectations are unchanged is not
+   * probed again.
+   */
+  readonly Fingerprint: string;
+}
+
+/** The resource properties of the stack's one `Custom::S3EncryptionCheck`. */
+export interface StackCheckProperties {
+  /** Every bucket the stack checks, one entry each. */
+  readonly Buckets: CheckEntry[];
+  /**
+   * The per-bucket attributes (`<Key>.<Attribute>`) the template references: only these are
+   * returned, since CloudFormation limits a custom resource's response to 4 KB. Absent: none.
+   */
+  readonly Attributes?: string[];
+}
+
+/** The `Fn::GetAtt` name of one bucket's attribute. */
+export function attributeName(key: string, attribute: keyof CheckAttributes): string {
+  return `${key}.${attribute}`;
+}
+
+/**
+ * The longest value each attribute can have, as returned in the response. The construct sums
+ * these for the referenced attributes at synth and refuses a template that could overflow the
+ * response; the handler cuts `Report` to its limit.
+ */
+export const ATTRIBUTE_MAX_LENGTH: { readonly [K in keyof CheckAttributes]: number } = {
+  SseC: 10,
+  DefaultAlgorithm: 12,
+  // arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/<36> is 88; mrk- keys and room to spare.
+  KmsKeyArn: 120,
+  BucketKeyEnabled: 10,
+  MismatchedHeaderRefused: 10,
+  AbsentHeaderRefused: 10,
+  Violations: 4,
+  Report: 1_000,
+};
+
+/**
+ * CloudFormation accepts at most 4,096 bytes of response body. What the response holds besides
+ * the attributes (status, reason, stack id, request id, logical and physical id) gets the rest.
+ */
+export const RESPONSE_LIMIT = 4_096;
+export const ATTRIBUTES_BUDGET = 2_800;
+/** JSON overhead per attribute: quotes, colon, comma. */
+export const ATTRIBUTE_OVERHEAD = 6;

@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
@@ -7,7 +8,11 @@ import {
 } from '../../src';
 import { maskedTemplate, TEST_ENV, testStack } from '../util/template';
 
-const HANDLER_ROLE = 'CdkS3EncryptionCheckProviderHandlerRoleA14AD94D';
+const HANDLER_ROLE = 'CdkS3EncryptionCheckHandlerRoleA6C1399B';
+const HANDLER = 'CdkS3EncryptionCheckHandler0DE0DD49';
+const CHECK = 'CdkS3EncryptionCheck87C788ED';
+/** `aws:userid` of the handler: `<RoleId>:<FunctionName>`. */
+const HANDLER_USERID = { 'Fn::Sub': `\${${HANDLER_ROLE}.RoleId}:\${${HANDLER}}` };
 const roleArn = { 'Fn::GetAtt': [HANDLER_ROLE, 'Arn'] };
 
 /** Resolves `Fn::Join` and the partition, the only intrinsics in the handler's imported grants. */
@@ -33,106 +38,155 @@ function policyLength(template: Template, type: string, property: string): numbe
   return Object.values(template.findResources(type)).map((r) => JSON.stringify(r.Properties[property]).replace(/\s/g, '').length);
 }
 
-describe('one handler and one provider per stack', () => {
-  test('three buckets and an imported one share one function and one provider', () => {
+/** Every statement of every bucket policy and key policy in the template. */
+function resourcePolicyStatements(template: Template): { resource: string; statement: Record<string, unknown> }[] {
+  const out: { resource: string; statement: Record<string, unknown> }[] = [];
+  for (const [id, r] of Object.entries(template.findResources('AWS::S3::BucketPolicy'))) {
+    out.push(...(r.Properties.PolicyDocument.Statement as Record<string, unknown>[]).map((statement) => ({ resource: id, statement })));
+  }
+  for (const [id, r] of Object.entries(template.findResources('AWS::KMS::Key'))) {
+    out.push(...(r.Properties.KeyPolicy.Statement as Record<string, unknown>[]).map((statement) => ({ resource: id, statement })));
+  }
+  return out;
+}
+
+describe('one check per stack', () => {
+  test('three buckets and an imported one: one custom resource, one function, one role, five resources', () => {
     const { stack } = testStack();
     new EncryptedBucket(stack, 'A');
     new EncryptedBucket(stack, 'B', { encryption: s3.BucketEncryption.KMS });
     new EncryptedBucket(stack, 'C', { encryption: s3.BucketEncryption.KMS_MANAGED });
     new EncryptionCheck(stack, 'Imported', { bucket: s3.Bucket.fromBucketName(stack, 'I', 'imported-bucket') });
     const template = Template.fromStack(stack);
-    // The check handler and the Provider framework's onEvent function.
-    template.resourceCountIs('AWS::Lambda::Function', 2);
-    template.resourceCountIs('Custom::S3EncryptionCheck', 4);
-    template.resourceCountIs('AWS::IAM::Role', 2);
-    expect(stack.node.tryFindChild('CdkS3EncryptionCheckProvider')).toBeDefined();
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.resourceCountIs('Custom::S3EncryptionCheck', 1);
+    template.resourceCountIs('AWS::IAM::Role', 1);
+    const check = template.findResources('Custom::S3EncryptionCheck')[CHECK];
+    expect(check.Properties.Buckets.map((b: { BucketName: unknown }) => b.BucketName)).toEqual(expect.arrayContaining([
+      { Ref: Match.stringLikeRegexp('^A') }, { Ref: Match.stringLikeRegexp('^B') }, { Ref: Match.stringLikeRegexp('^C') }, 'imported-bucket',
+    ].map(() => expect.anything())));
+    expect(check.Properties.Buckets).toHaveLength(4);
+    // The stack-level resources: role, log group, function, its async-invoke settings, the
+    // custom resource; plus one managed policy for the imported bucket's identity grant.
+    const stackLevel = stack.node.findChild('CdkS3EncryptionCheck').node.findAll().filter((c) => c.node.defaultChild === undefined && (c as { cfnResourceType?: string }).cfnResourceType);
+    expect(stackLevel.map((c) => (c as unknown as { cfnResourceType: string }).cfnResourceType).sort()).toEqual([
+      'AWS::IAM::ManagedPolicy', 'AWS::IAM::Role', 'AWS::Lambda::EventInvokeConfig', 'AWS::Lambda::Function', 'AWS::Logs::LogGroup', 'Custom::S3EncryptionCheck',
+    ]);
   });
 
-  test('the provider is per stack, not shared across stacks or apps', () => {
+  test('100 default buckets: 2 resources per bucket (bucket, policy) plus 5 per stack', () => {
+    const { stack } = testStack();
+    for (let i = 0; i < 100; i++) {
+      new EncryptedBucket(stack, `Bucket${i}`);
+    }
+    const resources = Object.keys(Template.fromStack(stack).toJSON().Resources);
+    expect(resources).toHaveLength(2 * 100 + 5);
+  });
+
+  test('properties too large for one asynchronous Lambda event fail at synth, naming the size and the fix', () => {
+    const app = new App({ context: { 'cdk-s3-encryption:checkPropertiesLimit': 1_000 } });
+    const stack = new Stack(app, 'Big', { env: TEST_ENV });
+    for (let i = 0; i < 5; i++) {
+      new EncryptedBucket(stack, `Bucket${i}`);
+    }
+    expect(() => app.synth()).toThrow(/CdkS3EncryptionCheck\] the encryption check's properties take \d+ characters for 5 buckets, more than 1000: .* Split the buckets over several stacks/);
+  });
+
+  test('the check is per stack, not shared across stacks or apps', () => {
     const app = new App();
     const first = new Stack(app, 'First', { env: TEST_ENV });
     const second = new Stack(app, 'Second', { env: TEST_ENV });
     new EncryptedBucket(first, 'A');
+    new EncryptedBucket(first, 'B');
     new EncryptedBucket(second, 'A');
-    Template.fromStack(first).resourceCountIs('AWS::Lambda::Function', 2);
-    Template.fromStack(second).resourceCountIs('AWS::Lambda::Function', 2);
+    for (const stack of [first, second]) {
+      Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 1);
+      Template.fromStack(stack).resourceCountIs('Custom::S3EncryptionCheck', 1);
+    }
     const other = testStack('First').stack;
     new EncryptedBucket(other, 'A');
-    Template.fromStack(other).resourceCountIs('AWS::Lambda::Function', 2);
+    Template.fromStack(other).resourceCountIs('Custom::S3EncryptionCheck', 1);
   });
 
-  test('the handler: Node.js 24 on arm64, 256 MB, 2 min timeout, its own log group with retention', () => {
+  test('the handler: Node.js 24 on arm64, 5 min timeout, no Lambda retries, stale events dropped, no reserved concurrency', () => {
     const { stack } = testStack();
     new EncryptedBucket(stack, 'A');
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
-      MemorySize: 256,
-      Timeout: 120,
+      Timeout: 300,
       Handler: 'index.handler',
       Role: roleArn,
-      LoggingConfig: Match.objectLike({ LogGroup: { Ref: Match.stringLikeRegexp('^CdkS3EncryptionCheckProviderHandlerLogs') } }),
+      ReservedConcurrentExecutions: Match.absent(),
+      LoggingConfig: Match.objectLike({ LogGroup: { Ref: Match.stringLikeRegexp('^CdkS3EncryptionCheckHandlerLogs') } }),
     });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: HANDLER }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300, Qualifier: '$LATEST' });
     const logGroups = template.findResources('AWS::Logs::LogGroup');
-    expect(Object.values(logGroups).map((l) => l.Properties.RetentionInDays)).toEqual([365, 365]);
+    expect(Object.values(logGroups).map((l) => l.Properties.RetentionInDays)).toEqual([365]);
   });
 
-  test('the custom resource fails within minutes, not CloudFormation\'s hour', () => {
+  test('the custom resource is served by the function itself and fails within minutes, not CloudFormation\'s hour', () => {
     const { stack } = testStack();
     new EncryptedBucket(stack, 'A');
-    Template.fromStack(stack).hasResourceProperties('Custom::S3EncryptionCheck', { ServiceTimeout: '300' });
+    const check = Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK];
+    expect(check.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [HANDLER, 'Arn'] });
+    // Longest queueing in Lambda's async queue (5 min) plus one run (5 min), with a margin.
+    expect(check.Properties.ServiceTimeout).toBe('720');
   });
 });
 
-describe('permissions', () => {
-  test('an EncryptedBucket grants the handler role its probe prefix in its own bucket policy', () => {
+describe('permissions: no role principal in any resource policy', () => {
+  test('every bucket and key policy statement names no role: Allows are {"AWS": "*"} under the handler\'s fixed aws:userid', () => {
     const { stack } = testStack();
     new EncryptedBucket(stack, 'A');
+    new EncryptedBucket(stack, 'B', { encryption: s3.BucketEncryption.KMS });
+    new EncryptedBucket(stack, 'C', { encryption: s3.BucketEncryption.DSSE });
     const template = Template.fromStack(stack);
+    const statements = resourcePolicyStatements(template);
+    expect(statements.length).toBeGreaterThan(10);
+    for (const { statement } of statements) {
+      expect(JSON.stringify(statement.Principal ?? '')).not.toMatch(/Role|Arn/);
+    }
+    const grants = statements.filter(({ statement }) => statement.Effect === 'Allow' && String(statement.Sid).startsWith('AllowEncryptionCheck'));
+    // Two per bucket, one per key.
+    expect(grants).toHaveLength(3 * 2 + 2);
+    for (const { statement } of grants) {
+      expect(statement.Principal).toEqual({ AWS: '*' });
+      expect((statement.Condition as Record<string, Record<string, unknown>>).StringEquals['aws:userid']).toEqual(HANDLER_USERID);
+    }
+  });
+
+  test('an EncryptedBucket grants the probe prefix and the three configuration reads, and the listing only under the prefix', () => {
+    const { stack } = testStack();
+    new EncryptedBucket(stack, 'B');
+    const template = Template.fromStack(stack);
+    const bucketArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^B'), 'Arn'] };
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
           {
             Sid: 'AllowEncryptionCheckProbes',
             Effect: 'Allow',
-            Principal: { AWS: roleArn },
-            Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
-            Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^A'), 'Arn'] }, '/.cdk-s3-encryption-check/*']] },
-          },
-          {
-            Sid: 'AllowEncryptionCheckConfigurationReads',
-            Effect: 'Allow',
-            Principal: { AWS: roleArn },
-            Action: ['s3:GetEncryptionConfiguration', 's3:GetBucketPolicy', 's3:GetBucketObjectLockConfiguration'],
-            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^A'), 'Arn'] },
+            Principal: { AWS: '*' },
+            Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetEncryptionConfiguration', 's3:GetBucketPolicy', 's3:GetBucketObjectLockConfiguration'],
+            Resource: [bucketArn, { 'Fn::Join': ['', [bucketArn, '/.cdk-s3-encryption-check/*']] }],
+            Condition: { StringEquals: { 'aws:userid': HANDLER_USERID } },
           },
           {
             Sid: 'AllowEncryptionCheckProbeListing',
             Effect: 'Allow',
-            Principal: { AWS: roleArn },
+            Principal: { AWS: '*' },
             Action: 's3:ListBucketVersions',
-            Condition: { StringLike: { 's3:prefix': '.cdk-s3-encryption-check/*' } },
-            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^A'), 'Arn'] },
+            Resource: bucketArn,
+            Condition: { StringEquals: { 'aws:userid': HANDLER_USERID }, StringLike: { 's3:prefix': '.cdk-s3-encryption-check/*' } },
           },
         ]),
       },
     });
-    // Nothing about buckets on the role itself.
-    template.resourceCountIs('AWS::IAM::Policy', 0);
-    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
-      Roles: [{ Ref: HANDLER_ROLE }],
-      PolicyDocument: {
-        Statement: [
-          { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: Match.anyValue() },
-          // Its own stack only, to tell a rollback (reported) from an update (failed).
-          { Effect: 'Allow', Action: 'cloudformation:DescribeStacks', Resource: { Ref: 'AWS::StackId' } },
-        ],
-      },
-    });
   });
 
-  test('a KMS bucket\'s key grants the handler role GenerateDataKey/Decrypt only through S3', () => {
+  test('a KMS bucket\'s key allows GenerateDataKey/Decrypt to the handler\'s aws:userid only through S3 in this account', () => {
     const { stack } = testStack();
     new EncryptedBucket(stack, 'B', { encryption: s3.BucketEncryption.KMS });
     Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
@@ -140,10 +194,10 @@ describe('permissions', () => {
         Statement: Match.arrayWith([{
           Sid: 'AllowEncryptionCheckThroughS3',
           Effect: 'Allow',
-          Principal: { AWS: roleArn },
+          Principal: { AWS: '*' },
           Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
           Resource: '*',
-          Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-west-1.', { Ref: 'AWS::URLSuffix' }]] }, 'kms:CallerAccount': '111111111111' } },
+          Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['s3.eu-west-1.', { Ref: 'AWS::URLSuffix' }]] }, 'kms:CallerAccount': '111111111111', 'aws:userid': HANDLER_USERID } },
         }]),
       },
     });
@@ -151,19 +205,18 @@ describe('permissions', () => {
 
   test('a key shared by many buckets gets one statement', () => {
     const { stack } = testStack();
-    const key = new S3EncryptionKey(stack, 'Shared');
+    const key = new S3EncryptionKey(stack, 'Key');
     for (let i = 0; i < 5; i++) {
       new EncryptedBucket(stack, `B${i}`, { encryptionKey: key });
     }
-    const keyPolicy = Template.fromStack(stack).findResources('AWS::KMS::Key')[stack.getLogicalId(key.node.defaultChild as kms.CfnKey)];
-    expect(keyPolicy.Properties.KeyPolicy.Statement.filter((s: { Sid?: string }) => s.Sid === 'AllowEncryptionCheckThroughS3')).toHaveLength(1);
+    const keyPolicy = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'))[0].Properties.KeyPolicy;
+    expect(keyPolicy.Statement.filter((s: { Sid?: string }) => s.Sid === 'AllowEncryptionCheckThroughS3')).toHaveLength(1);
   });
 
-  test('300 EncryptedBuckets: the role\'s policies do not grow, every bucket policy stays far below 20 KB', () => {
+  test('300 EncryptedBuckets: the role\'s policy does not grow, every bucket policy stays far below 20 KB', () => {
     const sizes = (count: number) => {
-      // 300 EncryptedBuckets need more than CloudFormation's 500 resources per stack (each is a
-      // bucket, a bucket policy and a check, plus a key for KMS): lift the limit to measure the
-      // policies; in an app they would be spread over several stacks, each with one handler.
+      // 300 buckets need more than CloudFormation's 500 resources per stack: lift the limit to
+      // measure the policies.
       const app = new App({ context: { '@aws-cdk/core:stackResourceLimit': 0 } });
       const stack = new Stack(app, 'Many', { env: TEST_ENV });
       for (let i = 0; i < count; i++) {
@@ -171,6 +224,7 @@ describe('permissions', () => {
       }
       const template = Template.fromStack(stack);
       return {
+        role: policyLength(template, 'AWS::IAM::Role', 'Policies'),
         managed: policyLength(template, 'AWS::IAM::ManagedPolicy', 'PolicyDocument'),
         inline: policyLength(template, 'AWS::IAM::Policy', 'PolicyDocument'),
         bucket: Math.max(...policyLength(template, 'AWS::S3::BucketPolicy', 'PolicyDocument')),
@@ -179,9 +233,10 @@ describe('permissions', () => {
     };
     const one = sizes(1);
     const many = sizes(300);
-    expect(many.managed).toEqual(one.managed);
+    expect(many.role).toEqual(one.role);
+    expect(many.managed).toEqual([]);
     expect(many.inline).toEqual([]);
-    expect(many.functions).toBe(2);
+    expect(many.functions).toBe(1);
     expect(many.bucket).toBeLessThan(5_000);
   });
 
@@ -201,19 +256,18 @@ describe('permissions', () => {
       expect(resolved).not.toContain('Fn::');
       expect(resolved.length).toBeLessThan(6_144);
     }
-    // Each check waits for the policy that holds its own bucket's grant.
-    const check39 = Object.values(template.findResources('Custom::S3EncryptionCheck')).find((r) => JSON.stringify(r).includes(name(39)))!;
-    const holder = imported.find(([, r]) => JSON.stringify(r).includes(name(39)))![0];
-    expect(check39.DependsOn).toContain(holder);
+    // The stack's check waits for every policy that holds a grant.
+    const check = Object.values(template.findResources('Custom::S3EncryptionCheck'))[0];
+    expect(check.DependsOn).toEqual(expect.arrayContaining(imported.map(([id]) => id)));
   });
 
-  test('more imported buckets than nine managed policies hold is an error with the fix', () => {
+  test('more imported buckets than ten managed policies hold is an error with the fix', () => {
     const { stack } = testStack();
     expect(() => {
-      for (let i = 0; i < 9 * 16 + 1; i++) {
+      for (let i = 0; i < 10 * 16 + 1; i++) {
         new EncryptionCheck(stack, `Check${i}`, { bucket: s3.Bucket.fromBucketName(stack, `I${i}`, `imported-bucket-${i}`) });
       }
-    }).toThrow(/more than 144 imported \(or other-stack\) buckets and keys in one stack.*Split the checks over several stacks/);
+    }).toThrow(/more than 160 imported \(or other-stack\) buckets and keys in one stack.*Split the checks over several stacks/);
   });
 
   test('an imported bucket and key: one identity policy with the probe prefix, the bucket ARN and the key through S3', () => {
@@ -222,7 +276,7 @@ describe('permissions', () => {
     new EncryptionCheck(stack, 'One', { bucket: s3.Bucket.fromBucketAttributes(stack, 'I1', { bucketName: 'imported-one', encryptionKey: key }) });
     new EncryptionCheck(stack, 'Two', { bucket: s3.Bucket.fromBucketName(stack, 'I2', 'imported-two') });
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::IAM::ManagedPolicy', 3);
+    template.resourceCountIs('AWS::IAM::ManagedPolicy', 1);
     template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       Roles: [{ Ref: HANDLER_ROLE }],
       PolicyDocument: {
@@ -255,98 +309,139 @@ describe('permissions', () => {
     const bucket = new s3.Bucket(data, 'Bucket');
     new EncryptionCheck(checks, 'Check', { bucket });
     Template.fromStack(data).resourceCountIs('AWS::S3::BucketPolicy', 0);
-    Template.fromStack(checks).resourceCountIs('AWS::IAM::ManagedPolicy', 3);
+    Template.fromStack(checks).resourceCountIs('AWS::IAM::ManagedPolicy', 1);
+    Template.fromStack(checks).resourceCountIs('Custom::S3EncryptionCheck', 1);
   });
 });
 
 describe('expectations', () => {
-  test('EncryptedBucket passes its own settings and policy Sids, and waits for its bucket policy and key', () => {
+  function entries(stack: Stack): Record<string, unknown>[] {
+    return Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK].Properties.Buckets;
+  }
+
+  test('EncryptedBucket passes its own settings and policy Sids, and the check waits for its bucket policy and key', () => {
     const { stack } = testStack();
     const bucket = new EncryptedBucket(stack, 'B', { encryption: s3.BucketEncryption.KMS, customerProvidedKeys: CustomerProvidedKeys.ALLOW, encryptionHeaders: EncryptionHeaders.REQUIRE });
-    const template = Template.fromStack(stack);
-    const sids = BucketEncryptionPolicy.statements(bucket, {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: bucket.encryptionKey,
-      customerProvidedKeys: CustomerProvidedKeys.ALLOW,
-      encryptionHeaders: EncryptionHeaders.REQUIRE,
-    }).map((s) => s.sid);
-    template.hasResource('Custom::S3EncryptionCheck', {
-      Properties: {
-        ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^CdkS3EncryptionCheckProviderframeworkonEvent'), 'Arn'] },
-        BucketName: { Ref: Match.stringLikeRegexp('^B') },
-        ExpectSseC: 'ALLOWED',
-        ExpectAlgorithm: 'aws:kms',
-        ExpectKmsKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^BKey'), 'Arn'] },
-        ExpectBucketKey: 'true',
-        ExpectHeaders: 'REQUIRE',
-        ExpectPolicySids: sids,
-        OnViolation: 'FAIL',
-      },
-      DependsOn: [Match.stringLikeRegexp('^BKey'), Match.stringLikeRegexp('^BPolicy'), HANDLER_ROLE],
-    });
+    expect(entries(stack)).toEqual([{
+      Key: bucket.encryptionCheck!.checkKey,
+      BucketName: { Ref: Match.anyValue() },
+      ExpectSseC: 'ALLOWED',
+      ExpectAlgorithm: 'aws:kms',
+      ExpectKmsKeyArn: { 'Fn::GetAtt': [expect.stringMatching(/^BKey/), 'Arn'] },
+      ExpectBucketKey: 'true',
+      ExpectHeaders: 'REQUIRE',
+      ExpectPolicySids: BucketEncryptionPolicy.ALL_SIDS.filter((sid) => !['DenySseCUploads', 'DenyUploadsWithoutSseC'].includes(sid)),
+      OnViolation: 'FAIL',
+      Fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+    }].map((e) => ({ ...e, BucketName: expect.anything() })));
+    const check = Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK];
+    expect(check.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^BPolicy/), expect.stringMatching(/^BKey/)]));
   });
 
   test('EncryptedBucket adds a lifecycle backstop on the probe prefix', () => {
     const { stack } = testStack();
-    new EncryptedBucket(stack, 'A');
+    new EncryptedBucket(stack, 'B');
     Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
-        Rules: [
-          { Id: 'ExpireEncryptionCheckProbes', Prefix: '.cdk-s3-encryption-check/', Status: 'Enabled', ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
-          { Id: 'RemoveEncryptionCheckDeleteMarkers', Prefix: '.cdk-s3-encryption-check/', Status: 'Enabled', ExpiredObjectDeleteMarker: true },
-        ],
+        Rules: Match.arrayWith([
+          Match.objectLike({ Id: 'ExpireEncryptionCheckProbes', Prefix: '.cdk-s3-encryption-check/', ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
+        ]),
       },
     });
   });
 
-  test('verifyEncryption: false creates no check, no provider and no lifecycle rule', () => {
+  test('verifyEncryption: false creates no check, no function and no lifecycle rule', () => {
     const { stack } = testStack();
-    new EncryptedBucket(stack, 'A', { verifyEncryption: false });
+    new EncryptedBucket(stack, 'B', { verifyEncryption: false });
     const template = Template.fromStack(stack);
     template.resourceCountIs('Custom::S3EncryptionCheck', 0);
     template.resourceCountIs('AWS::Lambda::Function', 0);
-    template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: Match.absent() });
+    expect(JSON.stringify(template.toJSON())).not.toContain('.cdk-s3-encryption-check/');
   });
 
   test('with only { bucket }: SSE-C must be refused, the rest is reported', () => {
     const { stack } = testStack();
-    new EncryptionCheck(stack, 'Check', { bucket: s3.Bucket.fromBucketName(stack, 'I', 'imported') });
-    expect(Object.values(Template.fromStack(stack).findResources('Custom::S3EncryptionCheck'))[0].Properties).toEqual({
-      ServiceToken: expect.anything(), ServiceTimeout: '300', BucketName: 'imported', ExpectSseC: 'BLOCKED', OnViolation: 'FAIL',
-    });
+    new EncryptionCheck(stack, 'C', { bucket: s3.Bucket.fromBucketName(stack, 'I', 'imported') });
+    expect(entries(stack)).toEqual([{ Key: expect.any(String), BucketName: 'imported', ExpectSseC: 'BLOCKED', OnViolation: 'FAIL', Fingerprint: expect.any(String) }]);
   });
 
   test('WARN and explicit expectations', () => {
     const { stack } = testStack();
-    new EncryptionCheck(stack, 'Check', {
+    new EncryptionCheck(stack, 'C', {
       bucket: s3.Bucket.fromBucketName(stack, 'I', 'imported'),
       encryption: s3.BucketEncryption.S3_MANAGED,
       bucketKeyEnabled: false,
-      encryptionHeaders: EncryptionHeaders.DENY_MISMATCH,
-      expectedPolicySids: [BucketEncryptionPolicy.SID_DENY_INSECURE_TRANSPORT],
+      encryptionHeaders: EncryptionHeaders.NOT_ENFORCED,
+      expectedPolicySids: ['DenyInsecureTransport'],
       onViolation: ViolationAction.WARN,
     });
-    Template.fromStack(stack).hasResourceProperties('Custom::S3EncryptionCheck', {
-      ExpectAlgorithm: 'AES256', ExpectBucketKey: 'false', ExpectHeaders: 'DENY_MISMATCH', ExpectPolicySids: ['DenyInsecureTransport'], OnViolation: 'WARN',
+    expect(entries(stack)[0]).toMatchObject({
+      ExpectAlgorithm: 'AES256', ExpectBucketKey: 'false', ExpectHeaders: 'NOT_ENFORCED', ExpectPolicySids: ['DenyInsecureTransport'], OnViolation: 'WARN',
     });
   });
 
-  test('attributes are Fn::GetAtt of the custom resource', () => {
+  test('keys are stable: adding a bucket shifts no other bucket\'s key, attribute or fingerprint', () => {
+    const build = (extra: boolean) => {
+      const { stack } = testStack();
+      if (extra) {
+        new EncryptedBucket(stack, 'AAA');
+      }
+      const b = new EncryptedBucket(stack, 'B');
+      const sseC = b.encryptionCheck!.observedSseC;
+      const key = b.encryptionCheck!.checkKey;
+      return { key, sseC: stack.resolve(sseC), entry: entries(stack).find((e) => e.Key === key) };
+    };
+    expect(build(true)).toEqual(build(false));
+  });
+
+  test('the fingerprint follows the bucket\'s encryption configuration and bucket policy, and nothing else', () => {
+    const fingerprint = (configure: (stack: Stack, bucket: EncryptedBucket) => void, props: Record<string, unknown> = {}) => {
+      const { stack } = testStack();
+      const bucket = new EncryptedBucket(stack, 'B', props);
+      new EncryptedBucket(stack, 'Other');
+      configure(stack, bucket);
+      return entries(stack).find((e) => e.Key === bucket.encryptionCheck!.checkKey)!.Fingerprint;
+    };
+    const base = fingerprint(() => undefined);
+    expect(fingerprint(() => undefined)).toBe(base);
+    // A policy statement added by the user.
+    expect(fingerprint((_s, b) => b.addToResourcePolicy(new iam.PolicyStatement({ principals: [new iam.AccountRootPrincipal()], actions: ['s3:GetObject'], resources: [b.arnForObjects('*')] })))).not.toBe(base);
+    // The encryption configuration, changed underneath the L2.
+    expect(fingerprint((_s, b) => (b.node.defaultChild as s3.CfnBucket).addPropertyOverride('BucketEncryption.ServerSideEncryptionConfiguration.0.BucketKeyEnabled', true)))
+      .not.toBe(base);
+    expect(fingerprint(() => undefined, { minimumTLSVersion: 1.3 })).not.toBe(base);
+    // Another bucket's change does not touch this one's fingerprint.
+    expect(fingerprint((stack) => new EncryptedBucket(stack, 'Third'))).toBe(base);
+  });
+
+  test('attributes are Fn::GetAtt "<key>.<Attribute>" of the stack\'s check, and only referenced ones are requested', () => {
     const { stack } = testStack();
-    const check = new EncryptionCheck(stack, 'Check', { bucket: s3.Bucket.fromBucketName(stack, 'I', 'imported') });
-    const logicalId = stack.getLogicalId(check.node.findChild('Resource').node.defaultChild as never);
-    const attributes = {
-      observedSseC: 'SseC',
-      observedAlgorithm: 'DefaultAlgorithm',
-      observedKmsKeyArn: 'KmsKeyArn',
-      observedBucketKeyEnabled: 'BucketKeyEnabled',
-      mismatchedHeaderRefused: 'MismatchedHeaderRefused',
-      absentHeaderRefused: 'AbsentHeaderRefused',
-      violationCount: 'Violations',
-      report: 'Report',
-    } as const;
-    for (const [getter, attribute] of Object.entries(attributes)) {
-      expect(stack.resolve(check[getter as keyof typeof attributes])).toEqual({ 'Fn::GetAtt': [logicalId, attribute] });
+    const a = new EncryptedBucket(stack, 'A');
+    new EncryptedBucket(stack, 'B');
+    const check = a.encryptionCheck!;
+    expect(stack.resolve(check.observedSseC)).toEqual({ 'Fn::GetAtt': [CHECK, `${check.checkKey}.SseC`] });
+    expect(stack.resolve(check.report)).toEqual({ 'Fn::GetAtt': [CHECK, `${check.checkKey}.Report`] });
+    expect(stack.resolve(check.observedSseC)).toEqual({ 'Fn::GetAtt': [CHECK, `${check.checkKey}.SseC`] });
+    const properties = Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK].Properties;
+    expect(properties.Attributes).toEqual([`${check.checkKey}.Report`, `${check.checkKey}.SseC`].sort());
+  });
+
+  test('no attribute referenced: no Attributes property, and the response carries none', () => {
+    const { stack } = testStack();
+    new EncryptedBucket(stack, 'A');
+    expect(Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK].Properties.Attributes).toBeUndefined();
+  });
+
+  test('referenced attributes that could exceed the 4 KB response fail at synth, naming the limit and the fix', () => {
+    const { stack } = testStack();
+    const buckets = Array.from({ length: 4 }, (_, i) => new EncryptedBucket(stack, `B${i}`));
+    buckets[0].encryptionCheck!.report;
+    buckets[1].encryptionCheck!.report;
+    expect(() => buckets[2].encryptionCheck!.report).toThrow(/B2\/EncryptionCheck: referencing Report brings the stack's referenced check attributes to 3 .* more than the 2800 bytes .* Reference fewer attributes/);
+    // The small ones of many buckets fit.
+    for (const bucket of buckets) {
+      bucket.encryptionCheck!.observedSseC;
+      bucket.encryptionCheck!.violationCount;
     }
   });
 

@@ -6,7 +6,7 @@
 import { createHash } from 'crypto';
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AnyEvent } from './events';
+import { AnyEvent, KEY } from './events';
 import { checkPrefix, HandlerEnvironment } from '../../src/encryption-check/handler/on-event';
 
 export const s3Mock = mockClient(S3Client);
@@ -42,7 +42,7 @@ export const RUN = '0707070707070707';
 
 /** The key a probe writes for `event`. */
 export function probeKey(event: AnyEvent, probe: string): string {
-  return `${checkPrefix(event)}${RUN}/${probe}`;
+  return `${checkPrefix(event, KEY)}${RUN}/${probe}`;
 }
 
 /** A handler environment with no waiting: sleeps resolve at once and are recorded. */

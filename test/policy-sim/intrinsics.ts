@@ -83,6 +83,21 @@ const RESOURCE_TYPES: Record<string, {
     },
     physicalId: (logicalId, props, resolve) => props.RoleName !== undefined ? asString(resolve(props.RoleName), 'RoleName') : logicalId,
   },
+  'AWS::Logs::LogGroup': {
+    ref: (name) => name,
+    attributes: {
+      Arn: (name, env) => `arn:${env.partition}:logs:${env.region}:${env.account}:log-group:${name}:*`,
+    },
+    physicalId: (logicalId, props, resolve) => props.LogGroupName !== undefined ? asString(resolve(props.LogGroupName), 'LogGroupName') : logicalId,
+  },
+  'AWS::Lambda::Function': {
+    // Ref is the function name, which is also the session name of its role (`aws:userid`).
+    ref: (name) => name,
+    attributes: {
+      Arn: (name, env) => `arn:${env.partition}:lambda:${env.region}:${env.account}:function:${name}`,
+    },
+    physicalId: (logicalId, props, resolve) => props.FunctionName !== undefined ? asString(resolve(props.FunctionName), 'FunctionName') : logicalId,
+  },
 };
 
 function hex8(s: string): string {
@@ -128,6 +143,7 @@ export class TemplateResolver {
       case 'AWS::Region': return this.env.region;
       case 'AWS::AccountId': return this.env.account;
       case 'AWS::URLSuffix': return this.env.urlSuffix;
+      case 'AWS::StackId': return `arn:${this.env.partition}:cloudformation:${this.env.region}:${this.env.account}:stack/PolicySim/00000000-0000-4000-8000-000000000000`;
     }
     if (name.startsWith('AWS::')) {
       throw new UnresolvableIntrinsicError(`pseudo parameter ${name} is not supported`);

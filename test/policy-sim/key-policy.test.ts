@@ -137,9 +137,15 @@ describe.each(KEYS)('key policy of %s', (_name, keyUnderTest) => {
     const forAwsResource = await createGrant('key admin', { 'kms:ViaService': S3_HERE, 'kms:GrantIsForAWSResource': 'true' });
     expect(forAwsResource.result).toBe('ImplicitlyDenied');
   });
-  test('allows only the account root, never "*", and no other account', () => {
-    const principals = JSON.stringify(keyUnderTest().policy.Statement.filter((s) => s.Effect === 'Allow').map((s) => s.Principal));
+  test('names the account root and no other account in its Allows; "*" only in the check\'s grant, narrowed to one aws:userid', () => {
+    const statements = keyUnderTest().policy.Statement;
+    const principals = JSON.stringify(statements.filter((s) => s.Effect === 'Allow' && s.Sid !== 'AllowEncryptionCheckThroughS3').map((s) => s.Principal));
     expect(principals).not.toMatch(/"\*"/);
+    // A standalone key (no bucket checked with it) has no grant at all.
+    const grant = statements.find((s) => s.Sid === 'AllowEncryptionCheckThroughS3') as { Condition: Record<string, Record<string, string>> } | undefined;
+    if (grant) {
+      expect(grant.Condition.StringEquals['aws:userid']).toMatch(/^AROA[0-9A-F]{8}:CdkS3EncryptionCheckHandler/);
+    }
     expect(principals.match(/arn:aws:iam::\d{12}:root/g)!.every((arn) => arn === `arn:aws:iam::${OWNER_ACCOUNT}:root`)).toBe(true);
   });
 });

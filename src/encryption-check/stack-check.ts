@@ -1,0 +1,376 @@
+import { createHash } from 'crypto';
+import { CfnResource, CustomResource, Duration, Fn, Lazy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct, IConstruct, IDependable } from 'constructs';
+import { CheckFunction } from './check-function';
+import { acknowledgeFindings } from './nag-acknowledgements';
+import {
+  ATTRIBUTE_MAX_LENGTH, ATTRIBUTE_OVERHEAD, ATTRIBUTES_BUDGET, attributeName, CheckAttributes, CheckEntry, CheckProperties, PROBE_PREFIX,
+  RESOURCE_TYPE, StackCheckProperties,
+} from './types';
+import { validationError } from '../errors';
+
+/** Object actions the probes need, only ever on `<bucket>/<probe prefix>*`. */
+const OBJECT_ACTIONS = ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion'];
+/** Configuration reads, on the bucket ARN. */
+const BUCKET_READS = ['s3:GetEncryptionConfiguration', 's3:GetBucketPolicy', 's3:GetBucketObjectLockConfiguration'];
+/** KMS use for SSE-KMS/DSSE-KMS probe uploads (multipart and Bucket Keys may need Decrypt too). */
+const KMS_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+
+/** Sids of the statements added to bucket and key policies, so reviewers can find them. */
+export const GRANT_SIDS = {
+  /** Probe objects under the prefix, and the three configuration reads, in one statement. */
+  objects: 'AllowEncryptionCheckProbes',
+  list: 'AllowEncryptionCheckProbeListing',
+  key: 'AllowEncryptionCheckThroughS3',
+};
+
+/**
+ * Timing of the one check per stack. The handler answers CloudFormation itself before its own
+ * timeout (it keeps RESPONSE_RESERVE for that), so the custom resource's ServiceTimeout only
+ * matters when the function cannot run at all; it covers the longest an event can wait in
+ * Lambda's asynchronous queue (throttling) plus one full run.
+ */
+export const CHECK_TIMING = {
+  functionTimeout: Duration.minutes(5),
+  /** An event older than this is dropped by Lambda: a late check answers a resource CloudFormation has given up on. */
+  maxEventAge: Duration.minutes(5),
+  serviceTimeout: Duration.minutes(12),
+};
+
+/** Synth-time limit on the resource properties: Update events carry old and new (Lambda's async payload limit is 256 KB). */
+const PROPERTIES_LIMIT = 120_000;
+const PROPERTIES_LIMIT_CONTEXT = 'cdk-s3-encryption:checkPropertiesLimit';
+
+interface Registration {
+  readonly check: IConstruct;
+  readonly properties: CheckProperties;
+  /** Resolved into the fingerprint: what the bucket is checked against, as the template says it. */
+  readonly fingerprintSources: () => unknown;
+}
+
+/**
+ * The stack's one deploy-time check: a single `Custom::S3EncryptionCheck` that proves every
+ * bucket of the stack that asks for it, served by one Lambda function that answers
+ * CloudFormation itself (no Provider framework). Created on first use under the stack with a
+ * fixed id, so it is unique per stack, never shared between apps, and gone with the app.
+ *
+ * Resources per stack: the function, its role (with its log permissions in the role itself),
+ * its log group, its asynchronous-invoke settings and the custom resource: five, whatever the
+ * number of buckets. Per bucket: two statements in its own bucket policy and one entry in the
+ * custom resource's properties.
+ *
+ * Grants name no role principal in any resource policy. A same-stack bucket's policy (and its
+ * key's policy) allows `{"AWS": "*"}` only under a fixed `aws:userid` condition, the handler's
+ * `<RoleId>:<FunctionName>`: a condition value, not a principal, so neither KMS nor S3
+ * validates it against IAM at deploy time (no propagation race), it never turns into a dangling
+ * `AROA...` principal after destroy, and it is on AWS's list of conditions that keep a
+ * `Principal: *` statement non-public under BlockPublicPolicy. Imported and other-stack buckets
+ * and keys, whose policies are not this stack's to change, are granted in the role's identity
+ * policy instead.
+ */
+export class StackEncryptionCheck extends Construct {
+  /** The stack's check, created on first use. */
+  public static of(scope: IConstruct): StackEncryptionCheck {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild(StackEncryptionCheck.ID);
+    if (existing instanceof StackEncryptionCheck) {
+      return existing;
+    }
+    if (existing) {
+      throw validationError(stack, 'EncryptionCheckIdTaken', `${StackEncryptionCheck.ID} exists but is not the stack's encryption check; do not use this construct id.`);
+    }
+    return new StackEncryptionCheck(stack, StackEncryptionCheck.ID);
+  }
+
+  private static readonly ID = 'CdkS3EncryptionCheck';
+
+  /** The role the handler probes with. */
+  public readonly role: iam.Role;
+  public readonly handler: lambda.Function;
+  public readonly resource: CustomResource;
+  /** `aws:userid` of the handler's sessions: `<RoleId>:<FunctionName>`. */
+  private readonly userId: string;
+  private readonly registrations = new Map<string, Registration>();
+  private readonly referenced = new Set<string>();
+  private readonly granted = new Set<string>();
+  /** Identity grants for imported buckets and keys, spread over managed policies as they fill. */
+  private readonly importedGrants: ImportedGrants[] = [];
+  private readonly importedGrantOf = new Map<string, ImportedGrants>();
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_YEAR });
+    // The role's own permissions live in the role (one resource, not two): log writes to this
+    // function's log group, and DescribeStacks on this stack to tell a rollback from an update.
+    this.role = new iam.Role(this, 'HandlerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Probes S3 buckets under their .cdk-s3-encryption-check/ prefix at deploy time (cdk-s3-encryption EncryptionCheck)',
+      inlinePolicies: {
+        EncryptionCheckHandler: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [handlerLogs.logGroupArn] }),
+            new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }),
+          ],
+        }),
+      },
+    });
+
+    this.handler = new CheckFunction(this, 'Handler', {
+      description: 'cdk-s3-encryption: proves the encryption of the stack\'s buckets against S3 at deploy time',
+      role: this.role,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      // The handler answers CloudFormation before this timeout: see CHECK_TIMING.
+      timeout: CHECK_TIMING.functionTimeout,
+      // CloudFormation invokes asynchronously. The handler never fails an invocation (every
+      // error becomes a FAILED answer), so a Lambda retry could only follow a crash of the
+      // runtime itself (out of memory, a broken bundle) and would run every probe again for the
+      // same result. Throttled events are still queued and retried by Lambda up to maxEventAge,
+      // which is what an account with a low concurrency quota needs.
+      retryAttempts: 0,
+      maxEventAge: CHECK_TIMING.maxEventAge,
+      logGroup: handlerLogs,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+    });
+    // One Fn::Sub string rather than Fn::Join of GetAtt and Ref: it is written into two
+    // statements of every bucket policy, so its size is paid per bucket.
+    this.userId = Fn.sub(`\${${stack.getLogicalId(this.role.node.defaultChild as CfnResource)}.RoleId}:\${${stack.getLogicalId(this.handler.node.defaultChild as CfnResource)}}`);
+
+    const properties: StackCheckProperties = {
+      Buckets: Lazy.any({ produce: () => this.entries() }) as unknown as CheckEntry[],
+      Attributes: Lazy.list({ produce: () => [...this.referenced].sort() }, { omitEmpty: true }),
+    };
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: this.handler.functionArn,
+      resourceType: RESOURCE_TYPE,
+      properties: properties as unknown as Record<string, unknown>,
+      // A check that cannot run must fail the deployment within minutes, not CloudFormation's hour.
+      serviceTimeout: CHECK_TIMING.serviceTimeout,
+    });
+    this.resource.node.addDependency(this.role);
+
+    this.node.addValidation({
+      validate: () => {
+        // Context `cdk-s3-encryption:checkPropertiesLimit` (0: off) exists for benchmarks that
+        // synthesize stacks beyond CloudFormation's limits on purpose.
+        const limit = Number(this.node.tryGetContext(PROPERTIES_LIMIT_CONTEXT) ?? PROPERTIES_LIMIT);
+        const size = JSON.stringify(stack.resolve(properties)).length;
+        return limit > 0 && size > limit
+          ? [`the encryption check's properties take ${size} characters for ${this.registrations.size} buckets, more than ${limit}: CloudFormation sends them twice on Update, in one asynchronous Lambda event. Split the buckets over several stacks.`]
+          : [];
+      },
+    });
+
+    acknowledgeFindings({ logGroups: [handlerLogs], functions: [this.handler], role: this.role });
+  }
+
+  /** Number of buckets this stack checks. */
+  public get bucketCount(): number {
+    return this.registrations.size;
+  }
+
+  /**
+   * Adds a bucket to the stack's check and returns its key. The key is a hash of the check's
+   * construct path: stable across deployments, independent of the other buckets.
+   */
+  public register(check: IConstruct, properties: CheckProperties, fingerprintSources: () => unknown): string {
+    const key = createHash('sha256').update(check.node.path).digest('hex').slice(0, 10);
+    const clash = this.registrations.get(key);
+    if (clash) {
+      throw validationError(check, 'EncryptionCheckKeyClash', `its check key ${key} equals that of ${clash.check.node.path}; rename one of the constructs.`);
+    }
+    this.registrations.set(key, { check, properties, fingerprintSources });
+    return key;
+  }
+
+  /**
+   * The attribute `attribute` of the bucket `key`, recorded as referenced so the handler
+   * returns it. Throws when the referenced attributes could exceed CloudFormation's 4 KB
+   * response limit.
+   */
+  public attribute(check: IConstruct, key: string, attribute: keyof CheckAttributes): string {
+    const name = attributeName(key, attribute);
+    if (!this.referenced.has(name)) {
+      const size = [...this.referenced, name].reduce((sum, n) => sum + n.length + ATTRIBUTE_MAX_LENGTH[n.slice(n.indexOf('.') + 1) as keyof CheckAttributes] + ATTRIBUTE_OVERHEAD, 0);
+      if (size > ATTRIBUTES_BUDGET) {
+        throw validationError(check, 'EncryptionCheckAttributesTooLarge',
+          `referencing ${attribute} brings the stack's referenced check attributes to ${this.referenced.size + 1} (up to ${size} bytes), more than the ${ATTRIBUTES_BUDGET} bytes a custom resource response can carry (CloudFormation's limit is 4 KB). Reference fewer attributes (each Report takes up to ${ATTRIBUTE_MAX_LENGTH.Report}); every bucket's full report is in the check handler's log.`);
+      }
+      this.referenced.add(name);
+    }
+    return this.resource.getAttString(name);
+  }
+
+  /**
+   * Lets the handler probe `bucket` and use `key` through S3: in the bucket's and key's own
+   * policies when they belong to this stack, in the role's identity policy otherwise. The check
+   * waits for what the grants are written in. Idempotent per bucket and key.
+   */
+  public grantProbes(bucket: s3.IBucket, key: kms.IKey | undefined): void {
+    const dependables: IDependable[] = [];
+    const bucketId = `bucket:${bucket.node.path}`;
+    if (!this.granted.has(bucketId)) {
+      this.granted.add(bucketId);
+      const inBucketPolicy = this.belongsHere(bucket)
+        && this.bucketStatements(bucket).every((statement) => bucket.addToResourcePolicy(statement).statementAdded);
+      if (!inBucketPolicy) {
+        const grants = this.imported();
+        grants.addBucket(bucket);
+        this.importedGrantOf.set(bucketId, grants);
+      }
+      const imported = this.importedGrantOf.get(bucketId);
+      dependables.push(imported?.policy ?? bucket.policy ?? bucket);
+    }
+
+    if (key) {
+      const keyId = `key:${key.node.path}`;
+      if (!this.granted.has(keyId)) {
+        this.granted.add(keyId);
+        const added = this.belongsHere(key) && key instanceof kms.Key && key.addToResourcePolicy(new iam.PolicyStatement({
+          sid: GRANT_SIDS.key,
+          principals: [new iam.AnyPrincipal()],
+          actions: KMS_ACTIONS,
+          // In a key policy "*" means this key.
+          resources: ['*'],
+          conditions: { StringEquals: { ...viaS3(Stack.of(this)), 'aws:userid': this.userId } },
+        })).statementAdded;
+        if (!added) {
+          const grants = this.imported();
+          grants.addKey(key);
+          this.importedGrantOf.set(keyId, grants);
+        }
+        dependables.push(this.importedGrantOf.get(keyId)?.policy ?? key);
+      }
+    }
+    for (const dependable of dependables) {
+      this.resource.node.addDependency(dependable);
+    }
+  }
+
+  /** Every registered bucket's entry, with its fingerprint, in key order (deterministic). */
+  private entries(): CheckEntry[] {
+    const stack = Stack.of(this);
+    return [...this.registrations.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, registration]) => {
+      const resolved = stack.resolve({ expectations: registration.properties, checkedAgainst: registration.fingerprintSources() });
+      const fingerprint = createHash('sha256').update(JSON.stringify(resolved)).digest('hex').slice(0, 16);
+      return { Key: key, ...registration.properties, Fingerprint: fingerprint };
+    });
+  }
+
+  /**
+   * The two statements that let the handler (and nobody else) probe `bucket`: `{"AWS": "*"}`
+   * narrowed to the handler's `aws:userid`. Object actions on the bucket ARN and bucket reads
+   * on the object ARN match nothing, so one statement carries both with no widening.
+   */
+  private bucketStatements(bucket: s3.IBucket): iam.PolicyStatement[] {
+    const handlerOnly = { 'aws:userid': this.userId };
+    return [
+      new iam.PolicyStatement({
+        sid: GRANT_SIDS.objects,
+        principals: [new iam.AnyPrincipal()],
+        actions: [...OBJECT_ACTIONS, ...BUCKET_READS],
+        resources: [bucket.bucketArn, bucket.arnForObjects(`${PROBE_PREFIX}*`)],
+        conditions: { StringEquals: handlerOnly },
+      }),
+      new iam.PolicyStatement({
+        sid: GRANT_SIDS.list,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:ListBucketVersions'],
+        resources: [bucket.bucketArn],
+        conditions: { StringEquals: handlerOnly, StringLike: { 's3:prefix': `${PROBE_PREFIX}*` } },
+      }),
+    ];
+  }
+
+  /**
+   * The managed policy that takes the next imported grant. IAM allows 6,144 characters per managed
+   * policy and, by default, 10 managed policies per role, so grants are spread over up to ten
+   * policies of at most 16 buckets or keys each.
+   */
+  private imported(): ImportedGrants {
+    const current = this.importedGrants[this.importedGrants.length - 1];
+    if (current && !current.full) {
+      return current;
+    }
+    const count = this.importedGrants.length;
+    if (count >= MAX_IMPORTED_POLICIES) {
+      throw validationError(this, 'TooManyImportedChecks', `EncryptionChecks of more than ${MAX_IMPORTED_POLICIES * ImportedGrants.CAPACITY} imported (or other-stack) buckets and keys in one stack would need more than the ${MAX_IMPORTED_POLICIES} managed policies IAM attaches to one role by default. Split the checks over several stacks.`);
+    }
+    const grants = new ImportedGrants(this, count === 0 ? 'ImportedResourcesPolicy' : `ImportedResourcesPolicy${count + 1}`, this.role);
+    this.importedGrants.push(grants);
+    // The role's identity grants must be in force before the check runs.
+    this.resource.node.addDependency(grants.policy);
+    return grants;
+  }
+
+  /** Whether `construct` is a resource of this stack (not imported, not another stack's). */
+  private belongsHere(construct: IConstruct): boolean {
+    return Stack.of(construct) === Stack.of(this) && construct.node.defaultChild instanceof CfnResource;
+  }
+}
+
+/** Only through S3 in this region, from this account: the key serves probe uploads and nothing else. */
+function viaS3(stack: Stack): Record<string, string> {
+  return { 'kms:ViaService': `s3.${stack.region}.${stack.urlSuffix}`, 'kms:CallerAccount': stack.account };
+}
+
+/** Managed policies for imported grants: IAM's default of 10 per role (the role's own policy is inline). */
+const MAX_IMPORTED_POLICIES = 10;
+
+/**
+ * The handler's identity grants for buckets and keys whose own policies are not this stack's to
+ * change (imported, or another stack's). A customer managed policy with one statement per
+ * action group whose resource lists grow by one ARN per bucket or key: up to about 264
+ * characters per bucket (63-character names) against the 6,144-character managed policy limit,
+ * so each policy takes at most CAPACITY of them. EncryptedBuckets add nothing here.
+ */
+class ImportedGrants {
+  /** Buckets and keys per policy: 16 x 264 characters plus the statements' own stay under 6,144. */
+  public static readonly CAPACITY = 16;
+  public readonly policy: iam.ManagedPolicy;
+  private entries = 0;
+  private readonly objects = new iam.PolicyStatement({ actions: OBJECT_ACTIONS });
+  private readonly reads = new iam.PolicyStatement({ actions: BUCKET_READS });
+  private readonly list = new iam.PolicyStatement({ actions: ['s3:ListBucketVersions'], conditions: { StringLike: { 's3:prefix': `${PROBE_PREFIX}*` } } });
+  private readonly keys: iam.PolicyStatement;
+
+  constructor(scope: Construct, id: string, role: iam.IRole) {
+    this.keys = new iam.PolicyStatement({ actions: KMS_ACTIONS, conditions: { StringEquals: viaS3(Stack.of(scope)) } });
+    this.policy = new iam.ManagedPolicy(scope, id, {
+      description: 'Lets the cdk-s3-encryption EncryptionCheck handler probe imported buckets under .cdk-s3-encryption-check/',
+      roles: [role],
+    });
+    acknowledgeFindings({ importedGrants: this.policy });
+  }
+
+  public get full(): boolean {
+    return this.entries >= ImportedGrants.CAPACITY;
+  }
+
+  public addBucket(bucket: s3.IBucket): void {
+    this.entries++;
+    this.add(this.objects, bucket.arnForObjects(`${PROBE_PREFIX}*`));
+    this.add(this.reads, bucket.bucketArn);
+    this.add(this.list, bucket.bucketArn);
+  }
+
+  public addKey(key: kms.IKey): void {
+    this.entries++;
+    this.add(this.keys, key.keyArn);
+  }
+
+  private add(statement: iam.PolicyStatement, resource: string): void {
+    if (!statement.hasResource) {
+      this.policy.addStatements(statement);
+    }
+    statement.addResources(resource);
+  }
+}
