@@ -104,7 +104,8 @@ export function continuousInputOf(event: unknown): ContinuousCheckInput {
       problems.push('Buckets must list at least one bucket');
     }
   } catch (error) {
-    problems.push((error as Error).message);
+    // Same checks as the deploy-time properties; the message names the input, not ResourceProperties.
+    problems.push((error as Error).message.replace(/^invalid ResourceProperties: /, 'invalid input: '));
   }
   if (raw.Trigger === 'CONFIGURATION_CHANGE') {
     if (typeof raw.ChangedBucket !== 'string' || !buckets.some((b) => b.BucketName === raw.ChangedBucket)) {
@@ -170,7 +171,11 @@ export async function handleContinuous(event: unknown, env: ScheduledEnvironment
       });
       logReport(entry, report);
       return {
-        key: entry.Key, bucket: entry.BucketName, violations: report.violations, unverified: report.unverified, leftovers: report.cleanup.leftovers.length,
+        key: entry.Key,
+        bucket: entry.BucketName,
+        violations: report.violations,
+        unverified: report.unverified,
+        leftovers: report.cleanup.leftovers.length,
       };
     } catch (error) {
       return incompleteResult(entry, (error as Error)?.message ?? String(error));
