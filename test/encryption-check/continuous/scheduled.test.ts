@@ -42,13 +42,15 @@ function fakeS3() {
       throw awsError(404, 'NoSuchBucket');
     }
     const blocked = Bucket.startsWith('open-') ? {} : { BlockedEncryptionTypes: { EncryptionType: ['SSE-C'] } };
-    return { ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: algorithm(Bucket) }, ...blocked }] } };
+    const rule = { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: algorithm(Bucket) }, ...blocked };
+    return { ServerSideEncryptionConfiguration: { Rules: [rule] } };
   });
   s3Mock.on(GetBucketPolicyCommand).callsFake(async ({ Bucket }) => {
     if (missing(Bucket)) {
       throw awsError(404, 'NoSuchBucket');
     }
-    return { Policy: JSON.stringify({ Version: '2012-10-17', Statement: SIDS.map((Sid) => ({ Sid, Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: '*' })) }) };
+    const statements = SIDS.map((Sid) => ({ Sid, Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: '*' }));
+    return { Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) };
   });
   s3Mock.on(GetObjectLockConfigurationCommand).callsFake(async ({ Bucket }) => {
     throw awsError(404, missing(Bucket) ? 'NoSuchBucket' : 'ObjectLockConfigurationNotFoundError');
@@ -61,7 +63,10 @@ function fakeS3() {
     if (input.ServerSideEncryption) {
       throw accessDenied();
     }
-    return { ServerSideEncryption: input.SSECustomerAlgorithm ? undefined : algorithm(input.Bucket), SSECustomerAlgorithm: input.SSECustomerAlgorithm, VersionId: 'v1', $metadata: { httpStatusCode: 200 } };
+    const applied = input.SSECustomerAlgorithm
+      ? { SSECustomerAlgorithm: input.SSECustomerAlgorithm }
+      : { ServerSideEncryption: algorithm(input.Bucket) };
+    return { ...applied, VersionId: 'v1', $metadata: { httpStatusCode: 200 } };
   });
   s3Mock.on(HeadObjectCommand).callsFake(async ({ Bucket, SSECustomerKey }) => {
     if (SSECustomerKey === undefined && Bucket.startsWith('open-')) {
