@@ -80,7 +80,10 @@ describeWithRadosgw('continuous check against radosgw', (server: () => Radosgw) 
     jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     const env = { s3: client, remainingMs: () => 60_000, writeLine: (line: string) => lines.push(line) };
     const input = (extra: Partial<ContinuousCheckInput> = {}) => ({
-      [CONTINUOUS_MARKER]: '1', Trigger: 'SCHEDULE', StackName: 'E2e', ...extra,
+      [CONTINUOUS_MARKER]: '1',
+      Trigger: 'SCHEDULE',
+      StackName: 'E2e',
+      ...extra,
       Buckets: [{ Key: 'k1', BucketName: bucket, ExpectSseC: 'BLOCKED', ExpectPolicySids: SIDS, OnViolation: 'FAIL', Fingerprint: '0' }],
     });
     const bucketMetric = () => lines.map((l) => JSON.parse(l)).filter((m) => m.Bucket === bucket).pop();
