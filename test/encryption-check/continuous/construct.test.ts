@@ -9,7 +9,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { cloudTrailS3Event, matches } from './event-pattern';
 import { CfnTemplate, resolveIntrinsics } from '../../../bench/synth/resolve';
 import { ContinuousEncryptionCheck, EncryptedBucket, EncryptionCheck, S3EncryptionChecks } from '../../../src';
@@ -230,4 +230,16 @@ test('cdk-nag: AwsSolutions and the library\'s own S3EncryptionChecks are clean 
   expect(() => app.synth()).not.toThrow();
   expect(Object.keys(resourcesOf(stack).Resources).some((id) => id.startsWith('Continuous'))).toBe(true);
   expect(CONTINUOUS_MARKER).toBeDefined();
+});
+
+test('cdk-nag HIPAA, NIST 800-53 R5 and PCI DSS 3.2.1: no finding on the continuous check\'s resources (the report grant\'s inline policy acknowledged with its reason)', () => {
+  const { app, stack } = testStack();
+  new EncryptedBucket(stack, 'SseKms', { encryption: s3.BucketEncryption.KMS });
+  new ContinuousEncryptionCheck(stack, 'Continuous', { alarmTopic: new sns.Topic(stack, 'Alerts', { enforceSSL: true }) });
+  app.synth({ validateOnSynthesis: false, force: true });
+  for (const pack of [new HIPAASecurityChecks(), new NIST80053R5Checks(), new PCIDSS321Checks()]) {
+    const report = pack.validateScope(app);
+    const findings = report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} @ ${r.constructPath}`));
+    expect(findings.filter((f) => f.includes('/Continuous/'))).toEqual([]);
+  }
 });
