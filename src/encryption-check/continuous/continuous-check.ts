@@ -124,8 +124,8 @@ export class ContinuousEncryptionCheck extends Construct {
           conditions: { StringEquals: { 'events:source': REPORT_EVENT.source, 'events:detail-type': REPORT_EVENT.detailType } },
         })],
       });
-      for (const id of ['HIPAA.Security-IAMNoInlinePolicy', 'NIST.800.53.R5-IAMNoInlinePolicy', 'PCI.DSS.321-IAMNoInlinePolicy']) {
-        Validations.of(reportEvents).acknowledge({ id, reason: REPORT_POLICY_REASON });
+      for (const finding of ['HIPAA.Security-IAMNoInlinePolicy', 'NIST.800.53.R5-IAMNoInlinePolicy', 'PCI.DSS.321-IAMNoInlinePolicy']) {
+        Validations.of(reportEvents).acknowledge({ id: finding, reason: REPORT_POLICY_REASON });
       }
       handler.addEnvironment('REPORT_EVENTS', 'default');
     }
