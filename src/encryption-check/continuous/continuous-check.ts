@@ -57,6 +57,9 @@ const REPORT_POLICY_REASON = 'One statement: events:PutEvents on the default eve
 const TARGET_INPUT_LIMIT = 8_192;
 /** EventBridge's limit on targets per rule. */
 const TARGETS_PER_RULE = 5;
+/** EventBridge's default quota on an event pattern's size, in characters (adjustable to 4,096). */
+const EVENT_PATTERN_LIMIT = 2_048;
+const BUCKET_NAME_MAX = 63;
 /** What a token may take once resolved: bucket names are at most 63 characters, key ARNs about 100. */
 const TOKEN_ESTIMATE = 128;
 
@@ -106,7 +109,7 @@ export class ContinuousEncryptionCheck extends Construct {
     if (props.checkOnConfigurationChange ?? true) {
       const changeRule = new events.CfnRule(this, 'ConfigurationChangeRule', {
         description: `cdk-s3-encryption: proves a bucket of stack ${stack.stackName} again after a change to its configuration`,
-        eventPattern: Lazy.any({ produce: () => configurationChangePattern(this.entries().map((e) => e.BucketName)) }),
+        eventPattern: Lazy.any({ produce: () => this.changePattern() }),
         state: 'ENABLED',
         targets: Lazy.any({ produce: () => this.targets('CONFIGURATION_CHANGE') }),
       });
@@ -221,6 +224,17 @@ export class ContinuousEncryptionCheck extends Construct {
     });
   }
 
+  /**
+   * The change rule's pattern, filtered to the stack's bucket names when they fit EventBridge's
+   * default pattern limit of 2,048 characters (estimated with every name at 63 characters); for
+   * more buckets it matches the configuration calls of any bucket, and the handler checks only
+   * the buckets in its input (a change to another bucket is a no-op invocation).
+   */
+  private changePattern(): Record<string, unknown> {
+    const filtered = configurationChangePattern(this.entries().map((e) => e.BucketName));
+    return estimatedLength(Stack.of(this).resolve(filtered), BUCKET_NAME_MAX) <= EVENT_PATTERN_LIMIT ? filtered : configurationChangePattern();
+  }
+
   private chunks(): CheckEntry[][] {
     const chunks: CheckEntry[][] = [];
     let size = TARGET_INPUT_OVERHEAD;
@@ -251,13 +265,13 @@ export class ContinuousEncryptionCheck extends Construct {
 /** The input's fixed fields, the changed bucket and event name (template placeholders) and JSON punctuation. */
 const TARGET_INPUT_OVERHEAD = 300;
 
-/** The JSON length of a resolved value with every intrinsic counted at TOKEN_ESTIMATE characters. */
-function estimatedLength(resolved: unknown): number {
+/** The JSON length of a resolved value with every intrinsic counted at `tokenLength` characters. */
+function estimatedLength(resolved: unknown, tokenLength: number = TOKEN_ESTIMATE): number {
   return JSON.stringify(resolved, (_key, value: unknown) => {
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
       const keys = Object.keys(value);
       if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) {
-        return 'x'.repeat(TOKEN_ESTIMATE);
+        return 'x'.repeat(tokenLength);
       }
     }
     return value;

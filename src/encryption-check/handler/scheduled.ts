@@ -75,6 +75,7 @@ export function continuousPrefix(stackName: string, key: string): string {
 }
 
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const TRIGGERS: readonly Trigger[] = ['SCHEDULE', 'CONFIGURATION_CHANGE'];
 
 /**
@@ -108,8 +109,11 @@ export function continuousInputOf(event: unknown): ContinuousCheckInput {
     problems.push((error as Error).message.replace(/^invalid ResourceProperties: /, 'invalid input: '));
   }
   if (raw.Trigger === 'CONFIGURATION_CHANGE') {
-    if (typeof raw.ChangedBucket !== 'string' || !buckets.some((b) => b.BucketName === raw.ChangedBucket)) {
-      problems.push(`ChangedBucket must be the name of one of the Buckets, got ${JSON.stringify(raw.ChangedBucket)}`);
+    // Any bucket name: a large stack's rule cannot list every name (EventBridge's pattern limit)
+    // and its buckets are spread over several targets, so a name that is not in this input's
+    // Buckets is a valid event with nothing to check here. Only listed buckets are ever probed.
+    if (typeof raw.ChangedBucket !== 'string' || !BUCKET_NAME.test(raw.ChangedBucket)) {
+      problems.push(`ChangedBucket must be an S3 bucket name, got ${JSON.stringify(raw.ChangedBucket)}`);
     }
     if (typeof raw.EventName !== 'string' || !(CONFIGURATION_EVENTS as readonly string[]).includes(raw.EventName)) {
       problems.push(`EventName must be one of ${CONFIGURATION_EVENTS.join(', ')}, got ${JSON.stringify(raw.EventName)}`);
@@ -151,6 +155,11 @@ export async function handleContinuous(event: unknown, env: ScheduledEnvironment
   const cleanupDeadline = started + env.remainingMs() - REPORT_RESERVE_MS;
   const deadline = Math.max(started, cleanupDeadline - CLEANUP_RESERVE_MS);
   const toCheck = input.Trigger === 'CONFIGURATION_CHANGE' ? input.Buckets.filter((b) => b.BucketName === input.ChangedBucket) : input.Buckets;
+  if (toCheck.length === 0) {
+    // A change to a bucket this target does not cover: nothing to probe, no metric, no event.
+    console.log(JSON.stringify({ event: 'NotCoveredHere', changedBucket: input.ChangedBucket, eventName: input.EventName }));
+    return { trigger: input.Trigger, stackName: input.StackName, eventName: input.EventName, buckets: [], violations: 0, unverified: 0, incomplete: 0 };
+  }
   console.log(JSON.stringify({ event: input.Trigger, stackName: input.StackName, eventName: input.EventName, buckets: toCheck.length }));
 
   const outcomes = await mapBounded(toCheck, env.concurrency ?? BUCKET_CONCURRENCY, async (entry): Promise<BucketResult> => {
@@ -210,6 +219,11 @@ export async function handleContinuous(event: unknown, env: ScheduledEnvironment
  * The run's metrics as CloudWatch embedded metric format lines (one per bucket, dimensions
  * StackName and Bucket, and one per run, dimension StackName): CloudWatch Logs turns them into
  * metrics, so the function needs no `cloudwatch:PutMetricData` (which IAM grants only on `*`).
+ *
+ * The stack's sums drive the alarm, and a datapoint of 0 clears it. Only a scheduled run sees
+ * every bucket (of its target), so only a scheduled run writes a clean sum; a change-triggered
+ * run of one bucket writes the sum only when it found a problem: it can raise the alarm, never
+ * clear it while another bucket still fails.
  */
 export function metricLines(report: ContinuousRunReport, timestamp: number): string[] {
   const metrics = Object.values(METRIC_NAMES).map((Name) => ({ Name, Unit: 'Count' }));
@@ -219,17 +233,18 @@ export function metricLines(report: ContinuousRunReport, timestamp: number): str
     ...values,
   });
   const stackName = report.stackName!;
+  const writeSums = report.trigger === 'SCHEDULE' || report.violations > 0 || report.incomplete > 0;
   return [
     ...report.buckets.map((b) => line({ StackName: stackName, Bucket: b.bucket }, {
       [METRIC_NAMES.violations]: b.violations.length,
       [METRIC_NAMES.unverified]: b.unverified.length,
       [METRIC_NAMES.incomplete]: b.incomplete === undefined ? 0 : 1,
     })),
-    line({ StackName: stackName }, {
+    ...(writeSums ? [line({ StackName: stackName }, {
       [METRIC_NAMES.violations]: report.violations,
       [METRIC_NAMES.unverified]: report.unverified,
       [METRIC_NAMES.incomplete]: report.incomplete,
-    }),
+    })] : []),
   ];
 }
 

@@ -121,6 +121,23 @@ describe('configuration changes', () => {
     expect(input).toMatchObject({ Trigger: 'CONFIGURATION_CHANGE', ChangedBucket: 'data-bucket-1', EventName: 'DeleteBucketPolicy' });
   });
 
+  test('the filtered pattern stays within EventBridge\'s default 2,048 characters with every name at 63', () => {
+    const { stack } = continuousStack({}, 20);
+    const template = resourcesOf(stack);
+    const pattern = changeRule(template).Properties.EventPattern;
+    expect(pattern.detail.requestParameters.bucketName).toHaveLength(20);
+    expect(JSON.stringify(resolveIntrinsics(pattern, template)).length).toBeLessThanOrEqual(2_048);
+  });
+
+  test('more bucket names than the pattern holds: it matches every bucket\'s configuration calls (the handler checks only its own)', () => {
+    const { stack } = continuousStack({}, 40);
+    const template = resourcesOf(stack);
+    const pattern = changeRule(template).Properties.EventPattern;
+    expect(JSON.stringify(pattern).length).toBeLessThanOrEqual(2_048);
+    expect(matches(pattern, cloudTrailS3Event('DeleteBucketPolicy', 'any-bucket'))).toBe(true);
+    expect(matches(pattern, cloudTrailS3Event('PutObject', 'any-bucket'))).toBe(false);
+  });
+
   test('can be turned off', () => {
     const { stack } = continuousStack({ checkOnConfigurationChange: false });
     expect(rules(resourcesOf(stack))).toHaveLength(1);

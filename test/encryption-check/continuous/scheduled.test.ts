@@ -182,6 +182,36 @@ describe('a configuration change', () => {
   });
 });
 
+describe('a configuration change: metrics', () => {
+  const change = (bucket: string) => scheduled([bucketEntry('k1', 'good-bucket'), bucketEntry('k2', 'kms-bucket')], {
+    Trigger: 'CONFIGURATION_CHANGE', ChangedBucket: bucket, EventName: 'PutBucketEncryption',
+  });
+
+  test('a clean change run writes the bucket\'s metric but no stack sum: it must not clear an alarm another bucket raised', async () => {
+    fakeS3();
+    const t = env();
+    await handleContinuous(change('good-bucket'), t.env);
+    expect(t.metrics().map((m) => m.Bucket)).toEqual(['good-bucket']);
+  });
+
+  test('a change run that finds a violation writes the stack sum too: it raises the alarm', async () => {
+    fakeS3();
+    const t = env();
+    const report = await handleContinuous(change('kms-bucket'), t.env);
+    expect(t.metrics().map((m) => m.Bucket)).toEqual(['kms-bucket', undefined]);
+    expect(t.metrics()[1]).toMatchObject({ StackName: 'Prod-Data', Violations: report.violations });
+  });
+
+  test('a change to a bucket this input does not cover (another target\'s, or another stack\'s): nothing probed, no metric, no event', async () => {
+    const t = env();
+    const report = await handleContinuous(change('someone-elses-bucket'), t.env);
+    expect(report).toMatchObject({ buckets: [], violations: 0 });
+    expect(report.invalidInput).toBeUndefined();
+    expect(t.lines).toEqual([]);
+    expect(t.reports).toEqual([]);
+  });
+});
+
 describe('the input is validated like the deploy-time properties and fails closed: nothing is probed', () => {
   const good = () => scheduled([bucketEntry('k1', 'good-bucket')]);
   test.each<[string, Record<string, unknown>, RegExp]>([
@@ -192,7 +222,7 @@ describe('the input is validated like the deploy-time properties and fails close
     ['another input version', { [CONTINUOUS_MARKER]: '2' }, /CdkS3EncryptionContinuousCheck must be '1'/],
     ['an unknown trigger', { Trigger: 'schedule' }, /Trigger must be one of SCHEDULE, CONFIGURATION_CHANGE, got "schedule"/],
     ['an invalid stack name', { StackName: '' }, /StackName/],
-    ['a changed bucket the stack does not check', { Trigger: 'CONFIGURATION_CHANGE', ChangedBucket: 'other-bucket', EventName: 'PutBucketPolicy' }, /ChangedBucket must be the name of one of the Buckets, got "other-bucket"/],
+    ['a changed bucket that is no bucket name', { Trigger: 'CONFIGURATION_CHANGE', ChangedBucket: 'Not/A bucket', EventName: 'PutBucketPolicy' }, /ChangedBucket must be an S3 bucket name, got "Not\/A bucket"/],
     ['an unexpected event name', { Trigger: 'CONFIGURATION_CHANGE', ChangedBucket: 'good-bucket', EventName: 'PutObject' }, /EventName must be one of/],
     ['a changed bucket on a scheduled run', { ChangedBucket: 'good-bucket' }, /CONFIGURATION_CHANGE only/],
     ['an unknown property', { Extra: 1 }, /unknown property Extra/],
