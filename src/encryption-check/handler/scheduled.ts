@@ -158,7 +158,8 @@ export async function handleContinuous(event: unknown, env: ScheduledEnvironment
   if (toCheck.length === 0) {
     // A change to a bucket this target does not cover: nothing to probe, no metric, no event.
     console.log(JSON.stringify({ event: 'NotCoveredHere', changedBucket: input.ChangedBucket, eventName: input.EventName }));
-    return { trigger: input.Trigger, stackName: input.StackName, eventName: input.EventName, buckets: [], violations: 0, unverified: 0, incomplete: 0 };
+    const nothing = { buckets: [], violations: 0, unverified: 0, incomplete: 0 };
+    return { trigger: input.Trigger, stackName: input.StackName, eventName: input.EventName, ...nothing };
   }
   console.log(JSON.stringify({ event: input.Trigger, stackName: input.StackName, eventName: input.EventName, buckets: toCheck.length }));
 
