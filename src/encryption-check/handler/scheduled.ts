@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mapBounded } from './batch';
 import { BUCKET_CONCURRENCY, CLEANUP_RESERVE_MS } from './on-event';
@@ -280,10 +281,9 @@ const REPORT_EVENT_LIMIT = 200_000;
 
 /**
  * Puts the run's report on the default event bus with the fixed source and detail-type (the only
- * ones the role may use). Loaded on demand: CloudFormation's invocations never need it.
+ * ones the role may use). The client is created per run: CloudFormation's invocations never need it.
  */
 export async function putReportEvent(report: ContinuousRunReport): Promise<void> {
-  const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
   let detail = JSON.stringify(report);
   if (detail.length > REPORT_EVENT_LIMIT) {
     const counted = report.buckets.map((b) => ({ ...b, violations: b.violations.length, unverified: b.unverified.length }));
