@@ -15,6 +15,9 @@
  *   as `Incomplete` (and the alarm counts). Both paths end in the alarm; this test covers the one
  *   radosgw can show, the unit tests the other.
  */
+import { execFile } from 'child_process';
+import * as path from 'path';
+import { promisify } from 'util';
 import {
   CreateBucketCommand, DeleteBucketPolicyCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketPolicyCommand, PutBucketVersioningCommand,
   PutObjectCommand, S3Client, S3ServiceException,
@@ -27,6 +30,8 @@ import { handleContinuous } from '../../../src/encryption-check/handler/schedule
 import { PROBE_PREFIX } from '../../../src/encryption-check/types';
 import { describeWithRadosgw, s3ClientFor } from '../../radosgw/jest';
 import { Radosgw } from '../../radosgw/server';
+
+const run = promisify(execFile);
 
 /** The library's statements radosgw enforces over HTTPS (FACTS.md: its missing-key semantics differ elsewhere). */
 const SIDS = [BucketEncryptionPolicy.SID_DENY_INSECURE_TRANSPORT, BucketEncryptionPolicy.SID_DENY_OUTDATED_TLS];
@@ -127,4 +132,43 @@ describeWithRadosgw('continuous check against radosgw', (server: () => Radosgw) 
       jest.restoreAllMocks();
     }
   }, 120_000);
+
+  test('the esbuild bundle: a scheduled input through the Lambda entry point runs the check and writes the metric lines to standard output', async () => {
+    const bucket = `continuous-bundle-${process.pid}-${Date.now() % 100_000}`;
+    await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+    await admin.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    const bundle = path.join(__dirname, '../../../assets/encryption-check/check.lambda/index.js');
+    const script = `
+      const { handler } = require(${JSON.stringify(bundle)});
+      handler(JSON.parse(process.env.EVENT), { getRemainingTimeInMillis: () => 60000, invokedFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:check' })
+        .then((r) => process.stdout.write('\\n@@RESULT ' + JSON.stringify({ returned: r ?? null })), (e) => { process.stdout.write('\\n@@RESULT ' + JSON.stringify({ error: e.message })); });`;
+    // radosgw accepts SSE-C (nothing blocks it here): a bucket that declares BLOCKED has a violation.
+    const event = {
+      [CONTINUOUS_MARKER]: '1',
+      Trigger: 'SCHEDULE',
+      StackName: 'E2eBundle',
+      Buckets: [{ Key: 'k1', BucketName: bucket, ExpectSseC: 'BLOCKED', OnViolation: 'FAIL', Fingerprint: '0' }],
+    };
+    const { stdout } = await run(process.execPath, ['-e', script], {
+      env: {
+        PATH: process.env.PATH,
+        EVENT: JSON.stringify(event),
+        NODE_EXTRA_CA_CERTS: server().caFile,
+        AWS_ENDPOINT_URL_S3: server().endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: server().accessKeyId,
+        AWS_SECRET_ACCESS_KEY: server().secretAccessKey,
+        AWS_S3_FORCE_PATH_STYLE: 'true',
+        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+      },
+      timeout: 60_000,
+    });
+    // A continuous run never fails its invocation.
+    expect(JSON.parse(stdout.slice(stdout.lastIndexOf('@@RESULT ') + '@@RESULT '.length))).toEqual({ returned: null });
+    const metrics = stdout.split('\n').filter((l) => l.startsWith('{"_aws"')).map((l) => JSON.parse(l));
+    expect(metrics.map((m) => m.Bucket)).toEqual([bucket, undefined]);
+    expect(metrics[0]).toMatchObject({ StackName: 'E2eBundle', Violations: 1, Incomplete: 0 });
+    expect(metrics[1]).toMatchObject({ StackName: 'E2eBundle', Violations: 1 });
+    expect(await everything(bucket, PROBE_PREFIX)).toEqual([]);
+  }, 90_000);
 });
