@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mapBounded } from './batch';
@@ -69,10 +69,16 @@ export function isContinuousInput(event: unknown): boolean {
   return typeof event === 'object' && event !== null && CONTINUOUS_MARKER in event;
 }
 
-/** The key prefix of a continuous run's probes: disjoint from the deploy-time check's. */
-export function continuousPrefix(stackName: string, key: string): string {
+/**
+ * The key prefix of one continuous run's probes of one bucket: disjoint from the deploy-time
+ * check's, and unique per invocation. Runs overlap (a deploy's PutBucketPolicy and
+ * PutBucketEncryption events arrive seconds apart, a schedule may fire meanwhile), and a
+ * cleanup that lists its prefix (unversioned buckets) must never delete another run's probes.
+ * A run that dies before its cleanup leaves objects only here, which the lifecycle rule expires.
+ */
+export function continuousPrefix(stackName: string, key: string, invocation: string): string {
   const id = createHash('sha256').update(`continuous/${stackName}/${key}`).digest('hex').slice(0, 16);
-  return `${PROBE_PREFIX}c-${id}/`;
+  return `${PROBE_PREFIX}c-${id}/${invocation}/`;
 }
 
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
@@ -162,7 +168,8 @@ export async function handleContinuous(event: unknown, env: ScheduledEnvironment
     const nothing = { buckets: [], violations: 0, unverified: 0, incomplete: 0 };
     return { trigger: input.Trigger, stackName: input.StackName, eventName: input.EventName, ...nothing };
   }
-  console.log(JSON.stringify({ event: input.Trigger, stackName: input.StackName, eventName: input.EventName, buckets: toCheck.length }));
+  const invocation = (env.randomBytes ?? randomBytes)(6).toString('hex');
+  console.log(JSON.stringify({ event: input.Trigger, stackName: input.StackName, eventName: input.EventName, buckets: toCheck.length, invocation }));
 
   const outcomes = await mapBounded(toCheck, env.concurrency ?? BUCKET_CONCURRENCY, async (entry): Promise<BucketResult> => {
     if (now() >= deadline) {
@@ -171,7 +178,7 @@ export async function handleContinuous(event: unknown, env: ScheduledEnvironment
     try {
       const report = await runCheck(entry, {
         s3: env.s3,
-        prefix: continuousPrefix(input.StackName, entry.Key),
+        prefix: continuousPrefix(input.StackName, entry.Key, invocation),
         deadline,
         cleanupDeadline,
         sleep: env.sleep,

@@ -122,7 +122,7 @@ describe('a scheduled run', () => {
     // Probes only under each bucket's continuous prefix, which the deploy-time check never uses.
     for (const key of s3.written) {
       const [bucket, ...rest] = key.split('/');
-      expect(rest.join('/').startsWith(continuousPrefix('Prod-Data', bucket === 'good-bucket' ? 'k1' : 'k2'))).toBe(true);
+      expect(rest.join('/').startsWith(continuousPrefix('Prod-Data', bucket === 'good-bucket' ? 'k1' : 'k2', '070707070707'))).toBe(true);
     }
     const metrics = t.metrics();
     expect(metrics).toHaveLength(3);
@@ -167,6 +167,21 @@ describe('a scheduled run', () => {
     expect(report.incomplete).toBe(1);
     expect(t.metrics()[0]).toMatchObject({ Bucket: 'good-bucket', Incomplete: 1 });
   });
+});
+
+test('overlapping runs never share a prefix: a cleanup that lists its prefix cannot delete another run\'s probes', async () => {
+  const s3 = fakeS3();
+  let next = 0;
+  const distinct = (size: number) => Buffer.alloc(size, ++next);
+  await Promise.all([handleContinuous(scheduled([bucketEntry('k1', 'good-bucket')]), env({ randomBytes: distinct }).env),
+    handleContinuous(scheduled([bucketEntry('k1', 'good-bucket')], {
+      Trigger: 'CONFIGURATION_CHANGE', ChangedBucket: 'good-bucket', EventName: 'PutBucketPolicy',
+    }), env({ randomBytes: distinct }).env)]);
+  const prefixes = new Set(s3.written.map((k) => k.split('/').slice(1, 4).join('/')));
+  expect(prefixes.size).toBe(2);
+  for (const prefix of prefixes) {
+    expect(prefix).toMatch(/^\.cdk-s3-encryption-check\/c-[0-9a-f]{16}\/[0-9a-f]{12}$/);
+  }
 });
 
 describe('a configuration change', () => {
