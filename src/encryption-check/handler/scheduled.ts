@@ -37,6 +37,10 @@ export interface ScheduledEnvironment {
 
 /** Time kept back after cleanup for the metrics and the report event. */
 export const REPORT_RESERVE_MS = 10_000;
+/** How long a change-triggered run waits before confirming a problem it found (S3 applies configuration eventually). */
+export const CHANGE_SETTLE_MS = 60_000;
+/** The least time a confirming re-check gets; with less left, the first result is reported. */
+const MIN_RECHECK_MS = 90_000;
 
 /** One bucket's result in a run. */
 export interface BucketResult {
@@ -158,9 +162,6 @@ export async function handleContinuous(event: unknown, env: ScheduledEnvironment
   }
 
   const now = env.now ?? Date.now;
-  const started = now();
-  const cleanupDeadline = started + env.remainingMs() - REPORT_RESERVE_MS;
-  const deadline = Math.max(started, cleanupDeadline - CLEANUP_RESERVE_MS);
   const toCheck = input.Trigger === 'CONFIGURATION_CHANGE' ? input.Buckets.filter((b) => b.BucketName === input.ChangedBucket) : input.Buckets;
   if (toCheck.length === 0) {
     // A change to a bucket this target does not cover: nothing to probe, no metric, no event.
@@ -168,6 +169,46 @@ export async function handleContinuous(event: unknown, env: ScheduledEnvironment
     const nothing = { buckets: [], violations: 0, unverified: 0, incomplete: 0 };
     return { trigger: input.Trigger, stackName: input.StackName, eventName: input.EventName, ...nothing };
   }
+  let buckets = await checkBuckets(toCheck, input, env);
+  const hasProblem = (results: BucketResult[]) => results.some((b) => b.violations.length > 0 || b.incomplete !== undefined);
+  if (input.Trigger === 'CONFIGURATION_CHANGE' && hasProblem(buckets) && env.remainingMs() > CHANGE_SETTLE_MS + MIN_RECHECK_MS) {
+    // S3 applies configuration changes eventually, and the event may arrive before the change is
+    // in force everywhere (a deploy's own PutBucketPolicy among them): a problem found right
+    // after a change is confirmed once after a pause before it is reported.
+    console.log(JSON.stringify({ event: 'RecheckAfterChange', waitMs: CHANGE_SETTLE_MS, bucket: input.ChangedBucket }));
+    await (env.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms))))(CHANGE_SETTLE_MS);
+    buckets = await checkBuckets(toCheck, input, env);
+  }
+  for (const result of buckets.filter((b) => b.incomplete !== undefined)) {
+    console.error(JSON.stringify({ event: 'CheckIncomplete', key: result.key, bucket: result.bucket, error: result.incomplete }));
+  }
+
+  const report: ContinuousRunReport = {
+    trigger: input.Trigger,
+    stackName: input.StackName,
+    eventName: input.EventName,
+    buckets,
+    violations: sum(buckets.map((b) => b.violations.length)),
+    unverified: sum(buckets.map((b) => b.unverified.length)),
+    incomplete: buckets.filter((b) => b.incomplete !== undefined).length,
+  };
+  for (const line of metricLines(report, now())) {
+    writeLine(line);
+  }
+  if (report.violations > 0 || report.incomplete > 0) {
+    const failing = buckets.filter((b) => b.violations.length > 0 || b.incomplete).map((b) => `${b.bucket}: ${b.incomplete ?? b.violations.join('; ')}`);
+    console.warn(`S3 encryption check (${input.Trigger}): ${report.violations} violation(s), ${report.incomplete} bucket(s) not verified: ${failing.join(' | ')}`);
+  }
+  await putReport(report, env);
+  return report;
+}
+
+/** Checks `toCheck` under one deadline, each bucket under this invocation's own prefix. Never throws. */
+async function checkBuckets(toCheck: CheckEntry[], input: ContinuousCheckInput, env: ScheduledEnvironment): Promise<BucketResult[]> {
+  const now = env.now ?? Date.now;
+  const started = now();
+  const cleanupDeadline = started + env.remainingMs() - REPORT_RESERVE_MS;
+  const deadline = Math.max(started, cleanupDeadline - CLEANUP_RESERVE_MS);
   const invocation = (env.randomBytes ?? randomBytes)(6).toString('hex');
   console.log(JSON.stringify({ event: input.Trigger, stackName: input.StackName, eventName: input.EventName, buckets: toCheck.length, invocation }));
 
@@ -199,29 +240,7 @@ export async function handleContinuous(event: unknown, env: ScheduledEnvironment
       return incompleteResult(entry, (error as Error)?.message ?? String(error));
     }
   });
-  const buckets = outcomes.map((outcome, index) => ('cause' in outcome ? incompleteResult(toCheck[index], outcome.message) : outcome));
-  for (const result of buckets.filter((b) => b.incomplete !== undefined)) {
-    console.error(JSON.stringify({ event: 'CheckIncomplete', key: result.key, bucket: result.bucket, error: result.incomplete }));
-  }
-
-  const report: ContinuousRunReport = {
-    trigger: input.Trigger,
-    stackName: input.StackName,
-    eventName: input.EventName,
-    buckets,
-    violations: sum(buckets.map((b) => b.violations.length)),
-    unverified: sum(buckets.map((b) => b.unverified.length)),
-    incomplete: buckets.filter((b) => b.incomplete !== undefined).length,
-  };
-  for (const line of metricLines(report, now())) {
-    writeLine(line);
-  }
-  if (report.violations > 0 || report.incomplete > 0) {
-    const failing = buckets.filter((b) => b.violations.length > 0 || b.incomplete).map((b) => `${b.bucket}: ${b.incomplete ?? b.violations.join('; ')}`);
-    console.warn(`S3 encryption check (${input.Trigger}): ${report.violations} violation(s), ${report.incomplete} bucket(s) not verified: ${failing.join(' | ')}`);
-  }
-  await putReport(report, env);
-  return report;
+  return outcomes.map((outcome, index) => ('cause' in outcome ? incompleteResult(toCheck[index], outcome.message) : outcome));
 }
 
 /**

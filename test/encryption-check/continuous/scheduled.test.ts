@@ -10,7 +10,7 @@ import {
 import type { Context } from 'aws-lambda';
 import { handler } from '../../../src/encryption-check/check.lambda';
 import { CONTINUOUS_MARKER, ContinuousCheckInput, METRIC_NAMESPACE } from '../../../src/encryption-check/continuous/types';
-import { continuousPrefix, handleContinuous, ScheduledEnvironment } from '../../../src/encryption-check/handler/scheduled';
+import { CHANGE_SETTLE_MS, continuousPrefix, handleContinuous, ScheduledEnvironment } from '../../../src/encryption-check/handler/scheduled';
 import { CheckEntry } from '../../../src/encryption-check/types';
 import { entry } from '../events';
 import { accessDenied, awsError, expectNoUnexpectedCalls, fixedRandomBytes, resetS3Mock, s3Mock, testEnv } from '../mock-s3';
@@ -194,6 +194,44 @@ describe('a configuration change', () => {
     expect(report.buckets.map((b) => b.bucket)).toEqual(['good-bucket']);
     expect(report.eventName).toBe('DeleteBucketPolicy');
     expect(new Set(s3.written.map((k) => k.split('/')[0]))).toEqual(new Set(['good-bucket']));
+  });
+});
+
+describe('a configuration change: S3 applies configuration eventually', () => {
+  const change = () => scheduled([bucketEntry('k1', 'good-bucket')], { Trigger: 'CONFIGURATION_CHANGE', ChangedBucket: 'good-bucket', EventName: 'PutBucketPolicy' });
+
+  test('a problem found right after a change is confirmed after a pause; a bucket that settled is reported clean', async () => {
+    fakeS3();
+    let settled = false;
+    // The new policy is not in force yet on the first read.
+    s3Mock.on(GetBucketPolicyCommand).callsFake(async () => ({
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: (settled ? SIDS : []).map((Sid) => ({ Sid, Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: '*' })) }),
+    }));
+    const sleeps: number[] = [];
+    const t = env({ remainingMs: () => 280_000, sleep: async (ms) => { sleeps.push(ms); if (ms === CHANGE_SETTLE_MS) settled = true; } });
+    const report = await handleContinuous(change(), t.env);
+    expect(sleeps).toContain(CHANGE_SETTLE_MS);
+    expect(report).toMatchObject({ violations: 0, incomplete: 0 });
+    expect(t.metrics().map((m) => [m.Bucket, m.Violations])).toEqual([['good-bucket', 0]]);
+  });
+
+  test('a problem that persists is reported after the pause', async () => {
+    fakeS3();
+    s3Mock.on(GetBucketPolicyCommand).resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }) });
+    const sleeps: number[] = [];
+    const t = env({ remainingMs: () => 280_000, sleep: async (ms) => { sleeps.push(ms); } });
+    const report = await handleContinuous(change(), t.env);
+    expect(sleeps).toContain(CHANGE_SETTLE_MS);
+    expect(report.violations).toBeGreaterThan(0);
+  });
+
+  test('a scheduled run reports at once: no pause', async () => {
+    fakeS3();
+    s3Mock.on(GetBucketPolicyCommand).resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }) });
+    const sleeps: number[] = [];
+    const report = await handleContinuous(scheduled([bucketEntry('k1', 'good-bucket')]), env({ remainingMs: () => 280_000, sleep: async (ms) => { sleeps.push(ms); } }).env);
+    expect(sleeps).not.toContain(CHANGE_SETTLE_MS);
+    expect(report.violations).toBeGreaterThan(0);
   });
 });
 
