@@ -41,6 +41,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@8.10.164',
     '@aws-sdk/client-s3@3.1175.0',
     '@aws-sdk/client-cloudformation@3.1169.0',
+    // The continuous check puts its report on the default event bus.
+    '@aws-sdk/client-eventbridge@3.1169.0',
     'aws-sdk-client-mock@4.1.0',
     // Test-only policy evaluation (AGPL-3.0 / MIT): devDependencies, never shipped.
     '@cloud-copilot/iam-simulate@0.1.173',

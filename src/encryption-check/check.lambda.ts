@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { handleEvent, RESPONSE_RESERVE_MS } from './handler/on-event';
 import { responseTargetOf } from './handler/properties';
 import { CloudFormationResponse, sendResponse } from './handler/respond';
+import { handleContinuous, isContinuousInput, putReportEvent } from './handler/scheduled';
 
 // Created once per execution environment and shared by every bucket's check. The handler does
 // its own retries (with a deadline), so the SDK's are off; the endpoint comes from the
@@ -15,6 +16,18 @@ const s3 = new S3Client({ maxAttempts: 1, followRegionRedirects: true });
  * not answered shortly after its cleanup deadline, and never an error to Lambda.
  */
 export async function handler(event: unknown, context: Context): Promise<void> {
+  // A scheduled or change-triggered run (ContinuousEncryptionCheck) says so with its marker and
+  // is validated in full there; anything else must be a CloudFormation event, which
+  // respondTo validates (an unknown shape is logged and nothing runs).
+  if (isContinuousInput(event)) {
+    await handleContinuous(event, {
+      s3,
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      functionArn: context.invokedFunctionArn,
+      putReport: process.env.REPORT_EVENTS === 'default' ? putReportEvent : undefined,
+    });
+    return;
+  }
   return respondTo(event, context, handleEvent);
 }
 

@@ -1,1 +1,2 @@
 export * from './encryption-check';
+export * from './continuous/continuous-check';

@@ -255,6 +255,15 @@ export class StackEncryptionCheck extends Construct {
     }
   }
 
+  /**
+   * Every registered bucket's entry (expectations as tokens, fingerprint computed), in key order:
+   * the scheduled and change-triggered runs (`ContinuousEncryptionCheck`) carry them in their rule
+   * targets' input. Read it only while resolving (inside a `Lazy`), once every bucket is registered.
+   */
+  public get checkEntries(): CheckEntry[] {
+    return this.entries();
+  }
+
   /** Every registered bucket's entry, with its fingerprint, in key order (deterministic). */
   private entries(): CheckEntry[] {
     const stack = Stack.of(this);
