@@ -125,9 +125,6 @@ export async function upload(
       const answer = answerOf(error);
       const lastFailed = attempts.length > 0 ? attempts.length - 1 : 0;
       const earlier = attempts.slice(0, lastFailed);
-      if (attempts.some(outcomeUnknown) || error instanceof DeadlineExceeded) {
-        abandoned.push(attemptKey);
-      }
       if (answer.status === 412 && earlier.some(outcomeUnknown)) {
         // Our own earlier attempt landed: the key exists. Not a refusal by the bucket.
         notes.push(`${probe}: ${describeAttempts(earlier)}, then 412 PreconditionFailed on the retry: the earlier attempt had landed (the bucket accepted it); probed again under a fresh key`);
@@ -140,6 +137,10 @@ export async function upload(
         return { probe, key: attemptKey, accepted: false, mayExist: true, answer, fault, ...extra() };
       }
       const timedOut = error instanceof DeadlineExceeded;
+      if (attempts.some(outcomeUnknown) || timedOut) {
+        // Given up on without an answer: the write may still land after cleanup.
+        abandoned.push(attemptKey);
+      }
       const failedAttempts = attempts.length > 0 ? attempts : [answer];
       // A 412 on a first attempt means the random key already existed: no verdict either.
       const fault = isFault(answer) || answer.status === 412

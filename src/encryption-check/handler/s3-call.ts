@@ -29,7 +29,7 @@ const RETRYABLE_CODES = new Set([
 /** Raised when one attempt got no answer within `attemptTimeoutMs`: a fault, retried. */
 export class AttemptTimedOut extends Error {
   constructor(what: string, ms: number) {
-    super(`no answer to ${what} within ${ms} ms`);
+    super(`${what} timed out after ${ms} ms`);
     this.name = 'TimeoutError';
   }
 }
@@ -39,7 +39,8 @@ export function answerOf(error: unknown): S3Answer {
   const e = error as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
   return {
     status: e?.$metadata?.httpStatusCode,
-    code: e?.Code ?? e?.name ?? e?.code,
+    // A Node network error is named plain `Error`; its code (ECONNRESET) says more.
+    code: e?.Code ?? (e?.name && e.name !== 'Error' ? e.name : e?.code ?? e?.name),
     message: e?.message,
   };
 }
