@@ -179,20 +179,23 @@ describeWithRadosgw('the per-bucket check through a fault-injecting proxy', (ser
   test('seeded random faults (5xx, resets, delays, lost answers, failing deletes): every run passes or names the fault, and reports what it left', async () => {
     const outcomes: string[] = [];
     const seen = new Set<string>();
-    for (let seed = 100; seed < 110; seed++) {
+    const moderate = { slowDown: 0.08, internalError: 0.05, reset: 0.05, answerLost: 0.08, delay: 0.04, failDelete: 0.2 };
+    const heavy = { slowDown: 0.15, internalError: 0.1, reset: 0.1, answerLost: 0.15, delay: 0.05, failDelete: 0.5 };
+    const runs = [
+      ...[100, 101, 102, 103, 104, 105, 106, 107].map((seed) => ({ seed, rates: moderate })),
+      ...[200, 201, 202, 203, 204].map((seed) => ({ seed, rates: heavy })),
+    ];
+    for (const { seed, rates } of runs) {
       const bucket = await newBucket();
-      const { client, proxy } = await proxiedClient({
-        seed,
-        rates: { slowDown: 0.08, internalError: 0.05, reset: 0.05, answerLost: 0.08, delay: 0.04, failDelete: 0.2 },
-        delayMs: 700,
-      });
+      const { client, proxy } = await proxiedClient({ seed, rates, delayMs: 700 });
       const report = await check(client, bucket);
       await expectSafe(bucket, report, proxy);
       proxy.requests.forEach((r) => r.fault && seen.add(r.fault));
-      outcomes.push(`seed ${seed}: ${report.violations.length} violation(s), ${report.faults.length} fault(s), ${report.cleanup.leftovers.length} leftover(s)`);
+      outcomes.push(`seed ${seed}: ${report.violations.length} violation(s), ${report.faults.length} fault(s), ${report.cleanup.leftovers.length} leftover(s)`
+        + `${report.violations.length ? `: ${report.violations[0]}` : ''}`);
     }
     // The run exercised what it claims to (the faults are seeded, the order of concurrent requests is not).
     expect([...seen]).toEqual(expect.arrayContaining(['slow-down', 'answer-lost', 'fail-delete']));
     console.log(outcomes.join('\n'));
-  }, 60_000);
+  }, 90_000);
 });

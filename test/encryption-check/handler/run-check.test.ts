@@ -213,7 +213,9 @@ describe('the deadline', () => {
     sseS3Bucket();
     s3Mock.on(PutObjectCommand, put('sse-c-upload', SSE_C), true).callsFake(() => new Promise(() => undefined));
     const started = Date.now();
-    const report = await runCheck(sseS3(), testEnv({ now: Date.now, deadline: started + 100, cleanupDeadline: started + 20_000, sleep: async () => undefined }));
+    const report = await runCheck(sseS3(), testEnv({
+      now: Date.now, deadline: started + 100, cleanupDeadline: started + 20_000, sleep: async () => undefined,
+    }));
     expect(report.cleanup.unsettled).toEqual([key('sse-c-upload')]);
     expect(report.notes).toContainEqual(expect.stringMatching(/writes given up on without an answer may still land after cleanup/));
   });
