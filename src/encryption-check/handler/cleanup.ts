@@ -121,8 +121,11 @@ export async function cleanUp(
       result = { listed: result.listed && last.listed, failed: last.failed };
     }
     if (!result.listed) {
-      // Nothing proves the known objects are gone: name each one not deleted.
+      // Nothing proves the known objects are gone: name each one not deleted, and each key that
+      // may hold a version no answer named (the listing would have found it).
       leftovers.push(...knownFailed.map(versionOf));
+      leftovers.push(...known.filter((o) => !knownFailed.includes(o))
+        .map((o) => `${o.Key} (deleted${o.VersionId ? ` version ${o.VersionId}` : ''}; other versions unknown: the listing failed)`));
     }
     leftovers.push(...result.failed.map(versionOf));
     const unsettled = abandoned.filter((key) => !seen.has(key));

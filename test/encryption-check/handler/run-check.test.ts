@@ -180,6 +180,18 @@ describe('cleanup', () => {
       leftovers: ['DeleteObjects failed: 500 InternalError', 'ListObjectVersions failed: 503 SlowDown', `${key('upload-without-headers')}?versionId=v1`],
     });
   });
+  test('when only the listing fails, every key written is reported: a version no answer named may remain', async () => {
+    sseS3Bucket();
+    s3Mock.on(ListObjectVersionsCommand, { Bucket: BUCKET, Prefix: PREFIX }).rejects(awsError(503, 'SlowDown'));
+    const report = await runCheck(sseS3(), testEnv());
+    expect(report.cleanup).toEqual({
+      deleted: 1,
+      leftovers: [
+        'ListObjectVersions failed: 503 SlowDown',
+        `${key('upload-without-headers')} (deleted version v1; other versions unknown: the listing failed)`,
+      ],
+    });
+  });
 });
 
 describe('the deadline', () => {
