@@ -188,7 +188,8 @@ export function evaluate(props: CheckProperties, observed: Observations): Evalua
       notes.push(`bucket ${bucket}: the SSE-C refusal may come from the same policy outside the bucket (an SSE-C upload carries no x-amz-server-side-encryption header); `
         + (blockedByConfiguration ? 'the bucket blocks SSE-C itself too (BlockedEncryptionTypes SSE-C)' : 'GetBucketEncryption shows no BlockedEncryptionTypes SSE-C'));
     }
-  } else if (sseCOutcome === 'refused' && stricterOutside && !blockedByConfiguration) {
+  } else if (sseCOutcome === 'refused' && stricterOutside && declared?.accepted && !blockedByConfiguration) {
+    // Only once an upload WITH headers was accepted: else the handler may not be able to upload at all.
     sseCObserved = 'UNVERIFIED';
     unverified.push(`that SSE-C uploads are accepted (${props.ExpectSseC}): refused with ${describe(sseC!.answer)} like the upload without encryption headers, `
       + 'by the same policy outside the bucket (an SSE-C upload carries no x-amz-server-side-encryption header)');

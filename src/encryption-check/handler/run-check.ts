@@ -187,10 +187,11 @@ async function probeRound(props: CheckProperties, env: CheckEnvironment, caller:
   const plainUpload = uploads['upload-without-headers'];
   const handlerDenied = configuration.failures.some((f) => f.answer.status === 403);
   let declaredAfterRefusal = false;
-  if (!absentExpectedRefused && algorithm && !uploads['upload-with-declared-headers'] && !handlerDenied
+  if (!absentExpectedRefused && !uploads['upload-with-declared-headers'] && !handlerDenied
     && plainUpload && !plainUpload.fault && plainUpload.answer.status === 403 && plainUpload.answer.code === 'AccessDenied') {
     declaredAfterRefusal = true;
-    await probe('upload-with-declared-headers', encryptionHeaders(algorithm, kmsKeyArn), waitForKms);
+    // With no algorithm declared or configured, SSE-S3 is what S3 applies by default anyway.
+    await probe('upload-with-declared-headers', encryptionHeaders(algorithm ?? 'AES256', kmsKeyArn), waitForKms);
   }
 
   // Read back concurrently: the SSE-C object without and with its key, and what S3 stored

@@ -341,6 +341,35 @@ describe('stricter than declared (an SCP requiring x-amz-server-side-encryption)
   });
 });
 
+describe('stricter than declared, with no algorithm declared or configured', () => {
+  const undeclared = (): CheckProperties => ({ BucketName: BUCKET, ExpectSseC: 'ALLOWED', OnViolation: 'FAIL' });
+  function noRules(): void {
+    sseS3Bucket({ blocked: ['NONE'] });
+    s3Mock.on(GetBucketEncryptionCommand, { Bucket: BUCKET }, true).rejects(awsError(404, 'ServerSideEncryptionConfigurationNotFoundError'));
+    s3Mock.on(PutObjectCommand, put('upload-without-headers'), true).rejects(accessDenied());
+  }
+
+  test('an upload naming SSE-S3 shows the handler can upload: the SSE-C refusal is stricter than declared', async () => {
+    noRules();
+    s3Mock.on(PutObjectCommand, put('upload-with-declared-headers', { ServerSideEncryption: 'AES256' }), true)
+      .resolves({ ServerSideEncryption: 'AES256', VersionId: 'd1', $metadata: { httpStatusCode: 200 } });
+    s3Mock.on(HeadObjectCommand, { Bucket: BUCKET, Key: key('upload-with-declared-headers') }).resolves({ ServerSideEncryption: 'AES256', $metadata: { httpStatusCode: 200 } });
+    const report = await runCheck(undeclared(), testEnv());
+    expect(report.violations).toEqual([]);
+    expect(report.notes).toContainEqual(`bucket ${BUCKET}: SSE-C uploads are refused although declared ALLOWED: stricter than declared`);
+  });
+
+  test('every upload refused: the handler cannot upload at all, so nothing passes on notes alone', async () => {
+    noRules();
+    s3Mock.on(PutObjectCommand, put('upload-with-declared-headers', { ServerSideEncryption: 'AES256' }), true).rejects(accessDenied());
+    const report = await runCheck(undeclared(), testEnv({ recheckWindowMs: 0 }));
+    expect(report.violations).toEqual([
+      `bucket ${BUCKET}, probe sse-c-upload: expected SSE-C uploads to be accepted, but S3 answered 403 AccessDenied "Access Denied"`,
+      `bucket ${BUCKET}, probe upload-with-declared-headers: expected uploads that name the declared encryption to be accepted, but S3 answered 403 AccessDenied "Access Denied"`,
+    ]);
+  });
+});
+
 describe('eventual consistency: a violation is probed again before it is reported', () => {
   test('a violation that clears within the window passes, and the report says how many rounds and how long', async () => {
     sseS3Bucket();
