@@ -125,8 +125,9 @@ export async function upload(
       const answer = answerOf(error);
       const lastFailed = attempts.length > 0 ? attempts.length - 1 : 0;
       const earlier = attempts.slice(0, lastFailed);
-      if (answer.status === 412 && earlier.some(outcomeUnknown)) {
-        // Our own earlier attempt landed: the key exists. Not a refusal by the bucket.
+      if (answer.status === 412 && earlier.length > 0) {
+        // Our own earlier attempt landed (the key is random and only this probe writes it): a
+        // lost answer, or a 5xx that S3 sent although the write completed. Not a refusal.
         notes.push(`${probe}: ${describeAttempts(earlier)}, then 412 PreconditionFailed on the retry: the earlier attempt had landed (the bucket accepted it); probed again under a fresh key`);
         alsoWritten.push(attemptKey);
         faults.push(...earlier);

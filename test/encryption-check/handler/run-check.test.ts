@@ -106,6 +106,22 @@ describe('a write that landed but whose answer was lost', () => {
     expect(report.cleanup).toEqual({ deleted: 2, leftovers: [] });
   });
 
+  test('a 500 whose write completed all the same, then 412 on the retry: the same, the earlier attempt landed', async () => {
+    sseS3Bucket();
+    s3Mock.on(PutObjectCommand, put('upload-without-headers'), true)
+      .rejectsOnce(awsError(500, 'InternalError'))
+      .rejects(awsError(412, 'PreconditionFailed'));
+    s3Mock.on(PutObjectCommand, put('upload-without-headers', {}, `${key('upload-without-headers')}.2`), true)
+      .resolves({ ServerSideEncryption: 'AES256', VersionId: 'v2', $metadata: { httpStatusCode: 200 } });
+    s3Mock.on(HeadObjectCommand, { Bucket: BUCKET, Key: `${key('upload-without-headers')}.2`, VersionId: 'v2' })
+      .resolves({ ServerSideEncryption: 'AES256', $metadata: { httpStatusCode: 200 } });
+    const report = await runCheck(sseS3(), testEnv({ recheckWindowMs: 0 }));
+    expect(report.violations).toEqual([]);
+    expect(report.attributes).toMatchObject({ AbsentHeaderRefused: 'false', DefaultAlgorithm: 'AES256' });
+    expect(report.notes).toContainEqual(expect.stringMatching(/^upload-without-headers: S3 answered 500 InternalError, then 412 PreconditionFailed on the retry/));
+    expect(deletedObjects()).toEqual(expect.arrayContaining([{ Key: key('upload-without-headers') }, { Key: `${key('upload-without-headers')}.2`, VersionId: 'v2' }]));
+  });
+
   test('412 on every fresh key: a fault named as such, never the bucket refusing the upload', async () => {
     sseS3Bucket();
     for (const k of [key('upload-without-headers'), `${key('upload-without-headers')}.2`, `${key('upload-without-headers')}.3`]) {
