@@ -93,11 +93,6 @@ export function foreignKeyArn(like: string | undefined, functionArn: string | un
   return fn ? `arn:${fn[1]}:kms:${fn[2]}:${fn[3]}:key/${zero}` : `arn:aws:kms:${fallbackRegion}:111122223333:key/${zero}`;
 }
 
-/** What one round of probes observed, and what it may have written. */
-interface Round {
-  readonly observed: Observations;
-}
-
 /** Objects the check may have written, across rounds: cleanup deletes them and lists the prefix. */
 interface Written {
   readonly known: Map<string, ObjectIdentifier>;
@@ -118,7 +113,7 @@ function remember(written: Written, result: UploadResult): void {
  * without headers is refused although not declared, one with the declared headers), and reads
  * back what was accepted. Never throws for anything S3 answers or fails to answer.
  */
-async function probeRound(props: CheckProperties, env: CheckEnvironment, caller: S3Caller, written: Written): Promise<Round> {
+async function probeRound(props: CheckProperties, env: CheckEnvironment, caller: S3Caller, written: Written): Promise<Observations> {
   const randomBytes = env.randomBytes ?? nodeRandomBytes;
   const bucket = props.BucketName;
   let configuration: BucketConfiguration;
@@ -126,7 +121,7 @@ async function probeRound(props: CheckProperties, env: CheckEnvironment, caller:
     configuration = await readConfiguration(env.s3, caller, bucket);
   } catch (error) {
     if (error instanceof NoSuchBucket) {
-      return { observed: { configuration: { encryptionRules: false, objectLock: 'UNKNOWN', failures: [] }, uploads: {}, missingBucket: error.answer } };
+      return { configuration: { encryptionRules: false, objectLock: 'UNKNOWN', failures: [] }, uploads: {}, missingBucket: error.answer };
     }
     throw error;
   }
@@ -135,7 +130,7 @@ async function probeRound(props: CheckProperties, env: CheckEnvironment, caller:
     const uploadsSkipped = configuration.objectLock === 'DEFAULT_RETENTION'
       ? 'Object Lock default retention would make probe objects undeletable'
       : 'the Object Lock configuration could not be read, so probe objects might be undeletable';
-    return { observed: { configuration, uploads: {}, uploadsSkipped } };
+    return { configuration, uploads: {}, uploadsSkipped };
   }
 
   // The declared encryption, or (when none is declared) the configured one.
@@ -202,7 +197,7 @@ async function probeRound(props: CheckProperties, env: CheckEnvironment, caller:
     sseC?.accepted ? readBackSseC(env.s3, caller, bucket, sseC.key, customerKey, body) : undefined,
     plain ? readStoredEncryption(env.s3, caller, bucket, plain) : undefined,
   ]);
-  return { observed: { configuration, uploads, sseCReadBack, stored, ...(declaredAfterRefusal ? { declaredAfterRefusal } : {}) } };
+  return { configuration, uploads, sseCReadBack, stored, ...(declaredAfterRefusal ? { declaredAfterRefusal } : {}) };
 }
 
 /**
@@ -228,7 +223,7 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
   let slept = 0;
   let count = 0;
   let firstViolations: string[] | undefined;
-  let round: Round | undefined;
+  let observed: Observations | undefined;
   let evaluation: Evaluation | undefined;
   let cleanup: CleanupResult = { deleted: 0, leftovers: [] };
   let failure: unknown;
@@ -238,8 +233,8 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
     for (;;) {
       count++;
       const roundStarted = now();
-      round = await probeRound(props, env, caller, written);
-      evaluation = evaluate(props, round.observed);
+      observed = await probeRound(props, env, caller, written);
+      evaluation = evaluate(props, observed);
       if (evaluation.violations.length === 0) {
         break;
       }
@@ -271,7 +266,6 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
     throw failure;
   }
 
-  const observed = round!.observed;
   const result = evaluation!;
   const cleared = firstViolations?.filter((v) => !result.violations.includes(v));
   const rounds: CheckRounds = { count, elapsedMs: now() - started, ...(cleared?.length ? { cleared } : {}) };
@@ -284,8 +278,8 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
   if (cleanup.unsettled?.length) {
     notes.push(`writes given up on without an answer may still land after cleanup: ${cleanup.unsettled.join(', ')} (the lifecycle rule expires them)`);
   }
-  const { failures: _failures, ...configurationReport } = observed.configuration;
-  const { uploads, stored, sseCReadBack } = observed;
+  const { failures: _failures, ...configurationReport } = observed!.configuration;
+  const { uploads, stored, sseCReadBack } = observed!;
   return {
     bucket,
     ...result,
