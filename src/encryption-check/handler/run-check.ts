@@ -51,6 +51,17 @@ export interface CheckEnvironment {
   readonly lateWriteWaitMs?: number;
 }
 
+/**
+ * Raised only for a programming error inside the check (never for anything S3 answers or fails
+ * to answer), after cleanup ran: it carries what cleanup deleted and left.
+ */
+export class CheckStopped extends Error {
+  constructor(public readonly cause: unknown, public readonly cleanup: CleanupResult) {
+    super(`the check stopped: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'CheckStopped';
+  }
+}
+
 /** The probe rounds of one check. */
 export interface CheckRounds {
   /** Rounds made: more than one when a violation was probed again. */
@@ -207,7 +218,8 @@ async function probeRound(props: CheckProperties, env: CheckEnvironment, caller:
  * version it may have written, also when a step fails or the deadline passes.
  *
  * Never throws for anything S3 answers or fails to answer: a fault is named in the report and
- * leaves the observation unverified. A thrown error is a programming error (after cleanup).
+ * leaves the observation unverified. A programming error is thrown as `CheckStopped`, after
+ * cleanup, with the cleanup result.
  */
 export async function runCheck(props: CheckProperties, env: CheckEnvironment): Promise<CheckReport> {
   const now = env.now ?? Date.now;
@@ -263,7 +275,7 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
     }
   }
   if (failure !== undefined) {
-    throw failure;
+    throw new CheckStopped(failure, cleanup);
   }
 
   const result = evaluation!;

@@ -15,7 +15,7 @@ import {
   PutObjectCommandInput,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { CheckEnvironment, runCheck } from '../../../src/encryption-check/handler/run-check';
+import { CheckEnvironment, CheckStopped, runCheck } from '../../../src/encryption-check/handler/run-check';
 import { CheckProperties } from '../../../src/encryption-check/types';
 import { accessDenied, awsError, BODY, BUCKET, CUSTOMER_KEY, expectNoUnexpectedCalls, fixedRandomBytes, resetS3Mock, RUN, s3Mock } from '../mock-s3';
 
@@ -207,6 +207,26 @@ describe('cleanup', () => {
         `${key('upload-without-headers')} (deleted version v1; other versions unknown: the listing failed)`,
       ],
     });
+  });
+});
+
+describe('a programming error', () => {
+  test('is thrown after cleanup, carrying the cleanup result', async () => {
+    sseS3Bucket();
+    s3Mock.on(PutObjectCommand, put('upload-with-mismatched-algorithm', MISMATCH), true).rejects(awsError(400, 'KMS.NotFoundException'));
+    let calls = 0;
+    // Round 1 (3 draws) writes a probe and sees a violation; round 2 breaks on its first draw.
+    const randomBytes = (size: number) => {
+      if (++calls > 3) {
+        throw new TypeError('broken');
+      }
+      return fixedRandomBytes(size);
+    };
+    const stopped = await runCheck(sseS3(), testEnv({ randomBytes })).catch((error: unknown) => error);
+    expect(stopped).toBeInstanceOf(CheckStopped);
+    expect((stopped as CheckStopped).message).toBe('the check stopped: broken');
+    expect((stopped as CheckStopped).cleanup).toEqual({ deleted: 1, leftovers: [] });
+    expect(deletedObjects()).toEqual([{ Key: key('upload-without-headers'), VersionId: 'v1' }]);
   });
 });
 
