@@ -17,7 +17,11 @@ export interface CleanupResult {
 
 /** Options of one cleanup. */
 export interface CleanupOptions {
-  /** Keys of writes given up on without an answer: looked for once more at the end of the window. */
+  /**
+   * The key of every write attempt sent without an answer, once per attempt: looked for once
+   * more at the end of the window. A key is settled once the listings showed as many versions of
+   * it that no answer named as it has abandoned attempts.
+   */
   readonly abandoned?: string[];
   /**
    * How long to wait before the last listing when writes were abandoned (bounded by the cleanup
@@ -46,7 +50,10 @@ export async function cleanUp(
 ): Promise<CleanupResult> {
   let deleted = 0;
   const leftovers: string[] = [];
-  const seen = new Set<string>();
+  const answered = new Set(known.filter((o) => o.VersionId !== undefined).map((o) => `${o.Key}@${o.VersionId}`));
+  /** Per key, the versions listed that no answer named: what abandoned attempts wrote. */
+  const unnamed = new Map<string, Set<string>>();
+  let knownFailed: ObjectIdentifier[] = [];
 
   /** Deletes `objects`; returns those that may still exist. */
   const remove = async (objects: ObjectIdentifier[]): Promise<ObjectIdentifier[]> => {
@@ -93,7 +100,14 @@ export async function cleanUp(
         // Never anything outside the prefix, whatever the server lists.
         .filter((v) => v.Key !== undefined && v.Key.startsWith(prefix))
         .map((v) => ({ Key: v.Key!, VersionId: v.VersionId }));
-      found.forEach((o) => seen.add(o.Key!));
+      for (const version of listed.Versions ?? []) {
+        const named = answered.has(`${version.Key}@${version.VersionId}`)
+          // Unversioned: the 'null' version of a key whose delete failed is that known object.
+          || (version.VersionId === 'null' && knownFailed.some((o) => o.Key === version.Key && o.VersionId === undefined));
+        if (version.Key !== undefined && !named) {
+          unnamed.set(version.Key, (unnamed.get(version.Key) ?? new Set()).add(version.VersionId ?? 'null'));
+        }
+      }
       if (found.length > 0) {
         failed.push(...await remove(found));
       }
@@ -108,7 +122,7 @@ export async function cleanUp(
   };
 
   try {
-    const knownFailed = known.length > 0 ? await remove(known) : [];
+    knownFailed = known.length > 0 ? await remove(known) : [];
     let result = await sweep();
     const abandoned = (options.abandoned ?? []).filter((key) => key.startsWith(prefix));
     if (abandoned.length > 0 && options.sleep && options.now && options.deadline !== undefined) {
@@ -128,7 +142,8 @@ export async function cleanUp(
         .map((o) => `${o.Key} (deleted${o.VersionId ? ` version ${o.VersionId}` : ''}; other versions unknown: the listing failed)`));
     }
     leftovers.push(...result.failed.map(versionOf));
-    const unsettled = abandoned.filter((key) => !seen.has(key));
+    const unsettled = [...new Set(abandoned)]
+      .filter((key) => (unnamed.get(key)?.size ?? 0) < abandoned.filter((k) => k === key).length);
     return { deleted, leftovers, ...(unsettled.length ? { unsettled } : {}) };
   } catch (error) {
     // A programming error or an unexpected SDK failure: still report what was done.

@@ -44,8 +44,9 @@ export interface UploadResult {
    */
   readonly alsoWritten?: string[];
   /**
-   * Keys of writes given up on without any answer (reset, timeout, deadline): they may still
-   * land after cleanup, so cleanup looks for them once more at the end of its window.
+   * The key of every attempt sent without any answer (reset, timeout, deadline), once per
+   * attempt: each may have written a version no answer names, possibly after cleanup, so cleanup
+   * looks for them once more at the end of its window.
    */
   readonly abandoned?: string[];
   /** What happened that the report should say (a 412 after a lost answer, say). */
@@ -85,6 +86,8 @@ export async function upload(
   const abandoned: string[] = [];
   const notes: string[] = [];
   const faults: S3Answer[] = [];
+  // One entry per attempt sent without any answer: each may have written a version, now or later.
+  const abandon = (attemptKey: string, attempts: S3Answer[]) => attempts.filter(outcomeUnknown).forEach(() => abandoned.push(attemptKey));
   for (let fresh = 0; ; fresh++) {
     const attemptKey = fresh === 0 ? key : `${key}.${fresh + 1}`;
     const attempts: S3Answer[] = [];
@@ -102,6 +105,7 @@ export async function upload(
         ContentType: 'application/octet-stream',
         ...headers,
       }), { abortSignal }), { ...callOptions, attempts });
+      abandon(attemptKey, attempts);
       if (attempts.some(outcomeUnknown)) {
         // An earlier attempt's answer was lost; where S3 does not refuse the retry (radosgw
         // ignores If-None-Match), it may have written a second version that no answer names.
@@ -130,6 +134,8 @@ export async function upload(
         // lost answer, or a 5xx that S3 sent although the write completed. Not a refusal.
         notes.push(`${probe}: ${describeAttempts(earlier)}, then 412 PreconditionFailed on the retry: the earlier attempt had landed (the bucket accepted it); probed again under a fresh key`);
         alsoWritten.push(attemptKey);
+        // The 412 proves one unanswered attempt landed already: it cannot land after cleanup.
+        abandon(attemptKey, earlier.filter(outcomeUnknown).slice(1));
         faults.push(...earlier);
         if (fresh < FRESH_KEYS) {
           continue;
@@ -138,10 +144,7 @@ export async function upload(
         return { probe, key: attemptKey, accepted: false, mayExist: true, answer, fault, ...extra() };
       }
       const timedOut = error instanceof DeadlineExceeded;
-      if (attempts.some(outcomeUnknown) || timedOut) {
-        // Given up on without an answer: the write may still land after cleanup.
-        abandoned.push(attemptKey);
-      }
+      abandon(attemptKey, attempts);
       const failedAttempts = attempts.length > 0 ? attempts : [answer];
       // A 412 on a first attempt means the random key already existed: no verdict either.
       const fault = isFault(answer) || answer.status === 412

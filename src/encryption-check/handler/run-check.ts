@@ -107,7 +107,8 @@ export function foreignKeyArn(like: string | undefined, functionArn: string | un
 /** Objects the check may have written, across rounds: cleanup deletes them and lists the prefix. */
 interface Written {
   readonly known: Map<string, ObjectIdentifier>;
-  readonly abandoned: Set<string>;
+  /** One key per write attempt sent without an answer. */
+  readonly abandoned: string[];
 }
 
 function remember(written: Written, result: UploadResult): void {
@@ -116,7 +117,7 @@ function remember(written: Written, result: UploadResult): void {
     add({ Key: result.key, ...(result.versionId ? { VersionId: result.versionId } : {}) });
   }
   result.alsoWritten?.forEach((Key) => add({ Key }));
-  result.abandoned?.forEach((key) => written.abandoned.add(key));
+  written.abandoned.push(...result.abandoned ?? []);
 }
 
 /**
@@ -228,7 +229,7 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
     deadline: env.deadline, sleep, now, accessDeniedWaitMs: env.accessDeniedWaitMs, attemptTimeoutMs: env.attemptTimeoutMs,
   });
   const bucket = props.BucketName;
-  const written: Written = { known: new Map(), abandoned: new Set() };
+  const written: Written = { known: new Map(), abandoned: [] };
   const window = env.recheckWindowMs ?? 60_000;
   let delay = env.recheckDelayMs ?? 2_000;
   const started = now();
@@ -266,7 +267,7 @@ export async function runCheck(props: CheckProperties, env: CheckEnvironment): P
     failure = error;
   } finally {
     const known = [...written.known.values()];
-    if (known.length > 0 || written.abandoned.size > 0) {
+    if (known.length > 0 || written.abandoned.length > 0) {
       const cleanupCaller = new S3Caller({ deadline: env.cleanupDeadline, sleep, now, attemptTimeoutMs: env.attemptTimeoutMs });
       cleanup = await cleanUp(env.s3, cleanupCaller, bucket, env.prefix, known, {
         abandoned: [...written.abandoned], lateWriteWaitMs: env.lateWriteWaitMs, sleep, now, deadline: env.cleanupDeadline,
