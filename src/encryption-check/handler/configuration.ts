@@ -4,7 +4,7 @@ import {
   GetObjectLockConfigurationCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { answerOf, S3Answer, S3Caller } from './s3-call';
+import { answerOf, describeAttempts, isFault, S3Answer, S3Caller } from './s3-call';
 
 /** What the bucket's configuration says, as read back from S3. */
 export interface BucketConfiguration {
@@ -21,24 +21,28 @@ export interface BucketConfiguration {
    * object is locked) or `UNKNOWN` (could not be read: treated as locked).
    */
   readonly objectLock: 'NONE' | 'ENABLED' | 'DEFAULT_RETENTION' | 'UNKNOWN';
-  /** Reads that failed, with what S3 answered. */
-  readonly failures: { readonly request: string; readonly answer: S3Answer }[];
+  /** Reads that failed, with what S3 answered (and, for a fault, every failed attempt). */
+  readonly failures: { readonly request: string; readonly answer: S3Answer; readonly fault?: string }[];
 }
 
 /** Raised when the bucket does not exist: nothing else can be checked. */
 export class NoSuchBucket extends Error {
-  constructor(bucket: string, answer: S3Answer) {
+  constructor(bucket: string, public readonly answer: S3Answer) {
     super(`bucket ${bucket} does not exist (S3 answered ${answer.status} ${answer.code})`);
     this.name = 'NoSuchBucket';
   }
 }
 
-/** Reads the encryption configuration, bucket policy and Object Lock configuration concurrently. */
+/**
+ * Reads the encryption configuration, bucket policy and Object Lock configuration concurrently.
+ * Throws only `NoSuchBucket`; every other failure, the deadline included, is in `failures`.
+ */
 export async function readConfiguration(s3: S3Client, caller: S3Caller, bucket: string): Promise<BucketConfiguration> {
-  const failures: { request: string; answer: S3Answer }[] = [];
+  const failures: { request: string; answer: S3Answer; fault?: string }[] = [];
   const read = async <T>(request: string, run: (signal: AbortSignal) => Promise<T>, absent: string[]): Promise<T | 'ABSENT' | 'FAILED'> => {
+    const attempts: S3Answer[] = [];
     try {
-      return await caller.call(request, run, { retryAccessDenied: true });
+      return await caller.call(request, run, { retryAccessDenied: true, attempts });
     } catch (error) {
       const answer = answerOf(error);
       if (answer.code === 'NoSuchBucket') {
@@ -47,10 +51,8 @@ export async function readConfiguration(s3: S3Client, caller: S3Caller, bucket: 
       if (answer.code !== undefined && absent.includes(answer.code)) {
         return 'ABSENT';
       }
-      if ((error as Error).name === 'DeadlineExceeded') {
-        throw error;
-      }
-      failures.push({ request, answer });
+      // A fault (5xx, no answer, the deadline) is named with every failed attempt.
+      failures.push({ request, answer, ...(isFault(answer) ? { fault: describeAttempts(attempts.length ? attempts : [answer]) } : {}) });
       return 'FAILED';
     }
   };

@@ -26,12 +26,21 @@ const RETRYABLE_CODES = new Set([
   'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED', 'EAI_AGAIN',
 ]);
 
+/** Raised when one attempt got no answer within `attemptTimeoutMs`: a fault, retried. */
+export class AttemptTimedOut extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} timed out after ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
 /** The status, code and message of an SDK error (HEAD errors carry no body, only a status). */
 export function answerOf(error: unknown): S3Answer {
   const e = error as { name?: string; code?: string; message?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
   return {
     status: e?.$metadata?.httpStatusCode,
-    code: e?.Code ?? e?.name ?? e?.code,
+    // A Node network error is named plain `Error`; its code (ECONNRESET) says more.
+    code: e?.Code ?? (e?.name && e.name !== 'Error' ? e.name : e?.code ?? e?.name),
     message: e?.message,
   };
 }
@@ -43,6 +52,54 @@ export function describeAnswer(answer: S3Answer | undefined): string {
   }
   return [answer.status ?? 'no HTTP answer', answer.code, answer.message && answer.message !== answer.code ? `"${answer.message}"` : undefined]
     .filter((part) => part !== undefined && part !== '').join(' ');
+}
+
+/**
+ * Whether an answer is a fault of S3 or of the network rather than S3's verdict on the request:
+ * a 5xx (503 SlowDown included), throttling, no answer at all (a reset connection, a timeout),
+ * or the check's own deadline. A fault says nothing about the bucket's configuration.
+ */
+export function isFault(answer: S3Answer | undefined): boolean {
+  if (answer === undefined) {
+    return false;
+  }
+  if (answer.status === undefined) {
+    return true;
+  }
+  return answer.status >= 500 || answer.status === 429 || (answer.code !== undefined && RETRYABLE_CODES.has(answer.code));
+}
+
+/** Whether an answer leaves the outcome of a write unknown: the request may have reached S3 and landed. */
+export function outcomeUnknown(answer: S3Answer | undefined): boolean {
+  return answer !== undefined && answer.status === undefined;
+}
+
+/** `503 SlowDown` or, without an HTTP answer, `no answer (ECONNRESET)`: one failed attempt, without the message. */
+function shortAnswer(answer: S3Answer): string {
+  if (answer.status === undefined) {
+    return `no answer (${answer.message ?? answer.code ?? 'unknown error'})`;
+  }
+  return [answer.status, answer.code].filter((x) => x !== undefined && x !== '').join(' ');
+}
+
+/**
+ * The failed attempts of one request, as a fault is named in the report:
+ * `S3 answered 503 SlowDown 3 times`, `no answer (socket hang up) 2 times, then 500 InternalError`.
+ */
+export function describeAttempts(attempts: readonly S3Answer[]): string {
+  const groups: { what: string; count: number }[] = [];
+  for (const answer of attempts) {
+    const what = shortAnswer(answer);
+    const last = groups[groups.length - 1];
+    if (last?.what === what) {
+      last.count++;
+    } else {
+      groups.push({ what, count: 1 });
+    }
+  }
+  const parts = groups.map((g) => `${g.what}${g.count > 1 ? ` ${g.count} times` : ''}`);
+  const text = parts.join(', then ');
+  return attempts[0]?.status !== undefined ? `S3 answered ${text}` : text;
 }
 
 /** Whether an error is S3 refusing the request on authorization grounds (a policy or a block). */
@@ -78,6 +135,12 @@ export interface S3CallerOptions {
   readonly maxDelayMs?: number;
   /** How long AccessDenied is retried for calls that ask for it (IAM propagation). */
   readonly accessDeniedWaitMs?: number;
+  /**
+   * Longest wait for one attempt's answer before it is abandoned (a fault, retried like a 5xx),
+   * so that one hung connection cannot use up the whole deadline.
+   * @default 10_000
+   */
+  readonly attemptTimeoutMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
 }
@@ -90,6 +153,8 @@ export interface CallOptions {
    * has not propagated yet.
    */
   readonly retryAccessDenied?: boolean;
+  /** Receives what S3 answered to every failed attempt, in order (the caller's own list). */
+  readonly attempts?: S3Answer[];
 }
 
 /** Counts and retries S3 requests within a deadline. */
@@ -112,6 +177,7 @@ export class S3Caller {
     const base = this.options.baseDelayMs ?? 200;
     const cap = this.options.maxDelayMs ?? 5_000;
     const accessDeniedUntil = this.started + (this.options.accessDeniedWaitMs ?? 20_000);
+    const attemptTimeout = this.options.attemptTimeoutMs ?? 10_000;
     for (let attempt = 1; ; attempt++) {
       const remaining = this.options.deadline - this.now();
       if (remaining <= 0) {
@@ -120,19 +186,34 @@ export class S3Caller {
       this.requests++;
       const controller = new AbortController();
       let timer: ReturnType<typeof setTimeout> | undefined;
+      let attemptTimer: ReturnType<typeof setTimeout> | undefined;
+      let abandoned = false;
       // The race makes the deadline hard even if a request ignores its abort signal.
       const expired = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           controller.abort();
           reject(new DeadlineExceeded(what));
         }, remaining);
+        if (attemptTimeout < remaining) {
+          attemptTimer = setTimeout(() => {
+            abandoned = true;
+            controller.abort();
+            reject(new AttemptTimedOut(what, attemptTimeout));
+          }, attemptTimeout);
+        }
       });
       try {
         return await Promise.race([request(controller.signal), expired]);
-      } catch (error) {
+      } catch (caught) {
+        let error = caught;
         if (controller.signal.aborted) {
-          throw new DeadlineExceeded(what);
+          if (!abandoned) {
+            callOptions.attempts?.push(answerOf(new DeadlineExceeded(what)));
+            throw new DeadlineExceeded(what);
+          }
+          error = new AttemptTimedOut(what, attemptTimeout);
         }
+        callOptions.attempts?.push(answerOf(error));
         const waitForPermissions = callOptions.retryAccessDenied && isAccessDenied(error) && this.now() < accessDeniedUntil;
         const retry = waitForPermissions || (isRetryable(error) && attempt < maxAttempts);
         if (!retry) {
@@ -145,6 +226,7 @@ export class S3Caller {
         await this.sleep(delay);
       } finally {
         clearTimeout(timer);
+        clearTimeout(attemptTimer);
       }
     }
   }
