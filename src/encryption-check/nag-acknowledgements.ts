@@ -1,16 +1,19 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
 import { PROBE_PREFIX } from './types';
+import { S3EncryptionChecks } from '../nag/s3-encryption-checks';
 
 /**
  * The cdk-nag findings this library acknowledges on the resources it creates for
- * `EncryptionCheck`, each with the reason, one rule id per call (cdk-nag 3). Nothing here
- * applies to a user's bucket or to any resource the library does not create.
+ * `EncryptionCheck`, each with the reason, one rule id per call (cdk-nag 3), in the prefixed form
+ * (`<pack>::<rule>`) so that every one is listed with its reason among the suppressed violations
+ * of `cdk.out/validation-report.json`. Nothing here applies to a user's bucket or to any
+ * resource the library does not create.
  */
-const NO_RESERVED_CONCURRENCY = 'Invoked only by CloudFormation, once per stack per deployment. Reserved concurrency takes capacity from every other function in the account, and an account with the common new-account quota of 10 cannot reserve any: setting it would fail the deployment.';
+const NO_RESERVED_CONCURRENCY = 'Invoked by CloudFormation once per stack per deployment (and, with ContinuousEncryptionCheck, by its EventBridge rules, a few times a day). Reserved concurrency takes capacity from every other function in the account, and an account with the common new-account quota of 10 cannot reserve any: setting it would fail the deployment.';
 const NO_DLQ = 'CloudFormation invokes it asynchronously, and the function answers CloudFormation itself: every error becomes a FAILED answer naming it, so no invocation fails and a dead-letter queue would stay empty. Lambda retries are off (retryAttempts 0) and stale events expire (maxEventAge), so CloudFormation never waits on a queue.';
 const NO_VPC = 'Talks only to the S3 API over TLS, and CloudFormation\'s pre-signed response URL; a VPC would need NAT or endpoints the library cannot choose for the user, and adds nothing for a function that reads no data.';
 
@@ -54,7 +57,7 @@ function acknowledgeProbePrefixWildcards(policy: iam.ManagedPolicy): void {
           if (!resource.endsWith(`/${PROBE_PREFIX}*`)) {
             return [`unexpected wildcard resource ${resource} in ${policy.node.path}`];
           }
-          Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason: IMPORTED_GRANTS_REASON });
+          S3EncryptionChecks.acknowledge(policy, `AwsSolutions-IAM5[Resource::${resource}]`, IMPORTED_GRANTS_REASON);
         }
       }
       return [];
@@ -93,7 +96,7 @@ function flatten(node: unknown): string {
 
 function acknowledge(construct: IConstruct, findings: Record<string, string>): void {
   for (const [id, reason] of Object.entries(findings)) {
-    Validations.of(construct).acknowledge({ id, reason });
+    S3EncryptionChecks.acknowledge(construct, id, reason);
   }
 }
 

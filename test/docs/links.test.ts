@@ -9,18 +9,6 @@ import { documentationFiles, readDocumentation, REPO_ROOT } from './snippets';
  */
 const REPOSITORY_BLOB = 'https://github.com/cdk-s3-encryption/cdk-s3-encryption/blob/main/';
 
-/**
- * docs/ pages that other branches add. Remove each from this list when it lands: the test fails
- * while a listed page exists, so the list cannot outlive the pages and hide a broken link.
- */
-const PAGES_FROM_OTHER_BRANCHES = [
-  'docs/encryption-check-verdicts.md',
-  'docs/differences-from-s3-bucket.md',
-  'docs/enforce-encryption.md',
-  'docs/compliance.md',
-  'docs/aws-services.md',
-];
-
 interface Link {
   readonly file: string;
   readonly line: number;
@@ -77,9 +65,6 @@ function brokenLink(link: Link): string | undefined {
     repoPath = path.posix.normalize(path.posix.join(path.posix.dirname(link.file), relative));
     anchor = fragment;
   }
-  if (PAGES_FROM_OTHER_BRANCHES.includes(repoPath)) {
-    return undefined;
-  }
   if (!fs.existsSync(path.join(REPO_ROOT, repoPath))) {
     return `${where}: ${repoPath} does not exist`;
   }
@@ -93,10 +78,6 @@ test('links in README.md and docs/ resolve', () => {
   const links = documentationFiles().flatMap(linksOf);
   expect(links.length).toBeGreaterThan(20);
   expect(links.map(brokenLink).filter(Boolean)).toEqual([]);
-});
-
-test('pages expected from other branches are still missing (remove them from the list once they land)', () => {
-  expect(PAGES_FROM_OTHER_BRANCHES.filter((page) => fs.existsSync(path.join(REPO_ROOT, page)))).toEqual([]);
 });
 
 test('the checker finds a relative README link, a missing file and a missing heading', () => {

@@ -23,6 +23,10 @@ export interface HandlerEnvironment {
   readonly stackStatus?: (stackId: string) => Promise<string | undefined>;
   /** Buckets checked at once (each check runs its own probes concurrently). */
   readonly concurrency?: number;
+  /** How long a violation is probed again before it counts (settings still propagating); runCheck's default otherwise. */
+  readonly recheckWindowMs?: number;
+  /** How long cleanup waits for a write the handler gave up on; runCheck's default otherwise. */
+  readonly lateWriteWaitMs?: number;
 }
 
 /** Buckets checked at once: 8 checks of up to 5 concurrent requests stay under the SDK's 50 sockets. */
@@ -117,6 +121,8 @@ async function check(
         now,
         randomBytes: env.randomBytes,
         accessDeniedWaitMs: env.accessDeniedWaitMs,
+        recheckWindowMs: env.recheckWindowMs,
+        lateWriteWaitMs: env.lateWriteWaitMs,
         functionArn: env.functionArn ?? (typeof event.ServiceToken === 'string' ? event.ServiceToken : undefined),
       });
       return { entry, report };
@@ -134,14 +140,19 @@ async function check(
     if (report) {
       // The full report goes to the log; the response carries only referenced attributes.
       console.log(JSON.stringify({ key: entry.Key, ...report }));
-      if (report.cleanup.leftovers.length > 0) {
-        console.warn(`probe objects left behind in ${entry.BucketName} (the lifecycle rule expires them): ${report.cleanup.leftovers.join(', ')}`);
+      if (report.cleanup.leftovers.length > 0 || (report.cleanup.unsettled ?? []).length > 0) {
+        const left = [...report.cleanup.leftovers, ...(report.cleanup.unsettled ?? []).map((key) => `${key} (a write whose outcome is unknown)`)];
+        console.warn(`probe objects left behind in ${entry.BucketName} (the lifecycle rule expires them): ${left.join(', ')}`);
+      }
+      for (const note of report.notes) {
+        // Stricter than declared (an SCP refusing header-less uploads, say): reported, never failed.
+        console.warn(`bucket ${entry.BucketName}: ${note}`);
       }
     }
     const problem = error !== undefined
       ? `bucket ${entry.BucketName}: the check could not complete: ${error}`
       : report!.violations.length > 0
-        ? `bucket ${entry.BucketName} found ${report!.violations.length} violation(s): ${report!.violations.join('; ')}`
+        ? `bucket ${entry.BucketName} found ${report!.violations.length} violation(s)${roundsOf(report!)}: ${report!.violations.join('; ')}`
         : undefined;
     if (problem) {
       (entry.OnViolation === 'FAIL' ? failing : warned).push(problem);
@@ -163,6 +174,11 @@ async function check(
   }
   console.error(message);
   return { failure: message, data };
+}
+
+/** How long a violation was seen: the check probes again before it counts one (settings propagate). */
+function roundsOf(report: CheckReport): string {
+  return report.rounds.count > 1 ? ` (still there after ${report.rounds.count} probe rounds over ${Math.round(report.rounds.elapsedMs / 1000)} s)` : '';
 }
 
 /**
@@ -214,14 +230,17 @@ export function compactReport(report: CheckReport, limit: number = ATTRIBUTE_MAX
     attributes: report.attributes,
     violations: report.violations,
     unverified: report.unverified,
-    cleanup: { deleted: report.cleanup.deleted, leftovers: report.cleanup.leftovers.length },
+    faults: report.faults,
+    notes: report.notes,
+    rounds: report.rounds.count,
+    cleanup: { deleted: report.cleanup.deleted, leftovers: report.cleanup.leftovers.length, unsettled: (report.cleanup.unsettled ?? []).length },
     s3Requests: report.s3Requests,
   };
   let json = JSON.stringify(full);
   if (json.length <= limit) {
     return json;
   }
-  json = JSON.stringify({ bucket: report.bucket, violations: report.violations, unverified: report.unverified.length });
+  json = JSON.stringify({ bucket: report.bucket, violations: report.violations, unverified: report.unverified.length, faults: report.faults.length, notes: report.notes.length });
   if (json.length <= limit) {
     return json;
   }
