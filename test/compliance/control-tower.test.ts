@@ -39,12 +39,10 @@ const USER_CHOICES: Record<string, string> = {
  * by construct path below the stack: update this list when the handler changes shape.
  */
 const CHECK_RESOURCE_FINDINGS: readonly string[] = [
-  'CT.CLOUDWATCH.PR.3 @ CdkS3EncryptionCheckProvider/FrameworkLogs/Resource',
-  'CT.CLOUDWATCH.PR.3 @ CdkS3EncryptionCheckProvider/HandlerLogs/Resource',
-  'CT.LAMBDA.PR.3 @ CdkS3EncryptionCheckProvider/Handler/Resource',
-  'CT.LAMBDA.PR.3 @ CdkS3EncryptionCheckProvider/Provider/framework-onEvent/Resource',
+  'CT.CLOUDWATCH.PR.3 @ CdkS3EncryptionCheck/HandlerLogs/Resource',
+  'CT.LAMBDA.PR.3 @ CdkS3EncryptionCheck/Handler/Resource',
 ];
-const CHECK_PATH = /^CdkS3EncryptionCheckProvider\//;
+const CHECK_PATH = /^CdkS3EncryptionCheck\//;
 
 interface Finding {
   /** `CT.S3.PR.9` */
