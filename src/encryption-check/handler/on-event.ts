@@ -240,7 +240,13 @@ export function compactReport(report: CheckReport, limit: number = ATTRIBUTE_MAX
   if (json.length <= limit) {
     return json;
   }
-  json = JSON.stringify({ bucket: report.bucket, violations: report.violations, unverified: report.unverified.length, faults: report.faults.length, notes: report.notes.length });
+  json = JSON.stringify({
+    bucket: report.bucket,
+    violations: report.violations,
+    unverified: report.unverified.length,
+    faults: report.faults.length,
+    notes: report.notes.length,
+  });
   if (json.length <= limit) {
     return json;
   }
