@@ -805,6 +805,9 @@ describe('the report attribute', () => {
       probes: [{ probe: 'upload-without-headers', answer: '200 AES256' }],
       cleanup: { deleted: 1, leftovers: [] },
       unverified: [],
+      faults: [],
+      notes: [],
+      rounds: { count: 1, elapsedMs: 0 },
       s3Requests: 8,
     } as const;
     const small = JSON.parse(compactReport({ ...base, violations: ['one'] } as never));

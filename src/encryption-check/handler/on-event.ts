@@ -152,7 +152,7 @@ async function check(
     const problem = error !== undefined
       ? `bucket ${entry.BucketName}: the check could not complete: ${error}`
       : report!.violations.length > 0
-        ? `bucket ${entry.BucketName} found ${report!.violations.length} violation(s)${roundsOf(report!)}: ${report!.violations.join('; ')}`
+        ? `bucket ${entry.BucketName} found ${report!.violations.length} violation(s): ${report!.violations.join('; ')}${roundsOf(report!)}`
         : undefined;
     if (problem) {
       (entry.OnViolation === 'FAIL' ? failing : warned).push(problem);
