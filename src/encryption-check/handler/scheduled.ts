@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
 import { mapBounded } from './batch';
-import { BUCKET_CONCURRENCY, CLEANUP_RESERVE_MS } from './on-event';
+import { BUCKET_CONCURRENCY, CLEANUP_RESERVE_MS, HandlerEnvironment } from './on-event';
 import { stackPropertiesOf } from './properties';
 import { CheckReport, runCheck } from './run-check';
 import {
@@ -18,17 +17,8 @@ import { CheckEntry, PROBE_PREFIX } from '../types';
  * error to Lambda (which would only make EventBridge and Lambda retry the same probes).
  */
 
-/** The scheduled handler's environment; injectable for tests. */
-export interface ScheduledEnvironment {
-  readonly s3: S3Client;
-  /** Milliseconds left before Lambda stops the invocation. */
-  readonly remainingMs: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly now?: () => number;
-  readonly randomBytes?: (size: number) => Buffer;
-  readonly accessDeniedWaitMs?: number;
-  readonly functionArn?: string;
-  readonly concurrency?: number;
+/** The scheduled handler's environment: the deploy-time handler's (no stack status: a run never fails), plus its outputs. */
+export interface ScheduledEnvironment extends Omit<HandlerEnvironment, 'stackStatus'> {
   /** Writes one log line to standard output as is (metrics in CloudWatch embedded metric format). */
   readonly writeLine?: (line: string) => void;
   /** Puts the run's report on the default event bus; absent: no event. */
