@@ -41,11 +41,12 @@ const LOG_GROUP_FINDINGS: Record<string, string> = {
 };
 
 /**
- * With `vpc`, aws-cdk-lib attaches the AWS managed policy Lambda documents for functions in a
- * VPC. Its ec2 network-interface actions cannot be narrowed usefully: CreateNetworkInterface and
- * the Describe actions take no resource-level restriction that Lambda's own permission check at
- * CreateFunction accepts reliably, so a hand-written copy would grant the same `*` and drift
- * from AWS's. Acknowledged for exactly this policy, on the check's role only.
+ * With `vpc`, the check's role gets the AWS managed policy Lambda documents for functions in a
+ * VPC (aws-cdk-lib attaches it only to roles it creates itself). Its Describe actions support no
+ * resource-level restriction, and Lambda checks the role for the network-interface actions when
+ * it creates the function, so a hand-written copy would grant much the same on `*`, untested
+ * against Lambda's check and drifting from AWS's. Acknowledged for exactly this policy, on the
+ * check's role only, and only when the user asked for a VPC.
  */
 const VPC_ACCESS_POLICY = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]';
 const VPC_ACCESS_REASON = 'Placed in a VPC at the user\'s request (EncryptionCheck.configureStack vpc): Lambda needs ec2 network-interface permissions to attach the function to the subnets, and AWSLambdaVPCAccessExecutionRole is the policy AWS maintains for exactly that (ENI create/describe/delete, log writes); aws-cdk-lib attaches it to every function with a vpc. It grants no data access.';

@@ -420,12 +420,15 @@ function validateSettings(stack: Stack, settings: EncryptionCheckStackSettings):
   }
 }
 
+/** Whether two calls name the same constructs: compared by identity, arrays element by element. */
 function sameSettings(a: EncryptionCheckStackSettings, b: EncryptionCheckStackSettings): boolean {
-  const groups = (s: EncryptionCheckStackSettings) => s.securityGroups ?? [];
+  const same = (x: unknown, y: unknown): boolean => Array.isArray(x) && Array.isArray(y)
+    ? x.length === y.length && x.every((item, i) => item === y[i])
+    : x === y;
   const subnets = (s: EncryptionCheckStackSettings) => (s.vpcSubnets ?? {}) as Record<string, unknown>;
-  const sameSubnets = [...new Set([...Object.keys(subnets(a)), ...Object.keys(subnets(b))])].every((k) => subnets(a)[k] === subnets(b)[k]);
+  const sameSubnets = [...new Set([...Object.keys(subnets(a)), ...Object.keys(subnets(b))])].every((k) => same(subnets(a)[k], subnets(b)[k]));
   return a.vpc === b.vpc && a.logGroupEncryptionKey === b.logGroupEncryptionKey && sameSubnets
-    && groups(a).length === groups(b).length && groups(a).every((g, i) => g === groups(b)[i]);
+    && same(a.securityGroups ?? [], b.securityGroups ?? []);
 }
 
 /** Only through S3 in this region, from this account: the key serves probe uploads and nothing else. */

@@ -93,8 +93,10 @@ describe('EncryptionCheck.configureStack', () => {
   test('applies to every check of the stack, and the same settings twice are accepted', () => {
     const { stack } = testStack();
     const vpc = importedVpc(stack);
-    EncryptionCheck.configureStack(stack, { vpc });
-    EncryptionCheck.configureStack(stack, { vpc });
+    const group = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Group', 'sg-0123456789abcdef0');
+    EncryptionCheck.configureStack(stack, { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, securityGroups: [group] });
+    // Equal settings written afresh (new objects, same constructs) are the same settings.
+    EncryptionCheck.configureStack(stack, { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, securityGroups: [group] });
     new EncryptedBucket(stack, 'One');
     new EncryptedBucket(stack, 'Two');
     const template = Template.fromStack(stack);
@@ -144,9 +146,12 @@ describe('EncryptionCheck.configureStack', () => {
 
     test('different settings twice', () => {
       const { stack } = testStack();
-      EncryptionCheck.configureStack(stack, { vpc: importedVpc(stack) });
+      const vpc = importedVpc(stack);
+      EncryptionCheck.configureStack(stack, { vpc });
       expect(() => EncryptionCheck.configureStack(stack, { logGroupEncryptionKey: kms.Key.fromKeyArn(stack, 'K', IMPORTED_KEY_ARN) }))
-        .toThrow(/already called for this stack with different settings/);
+        .toThrow(/TestStack: EncryptionCheck.configureStack was already called for this stack with different settings/);
+      expect(() => EncryptionCheck.configureStack(stack, { vpc, securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'G', 'sg-0123456789abcdef0')] }))
+        .toThrow(/different settings/);
     });
 
     test('after the stack\'s check exists', () => {
