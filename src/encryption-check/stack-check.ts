@@ -200,6 +200,13 @@ export class StackEncryptionCheck extends Construct {
       serviceTimeout: CHECK_TIMING.serviceTimeout,
     });
     this.resource.node.addDependency(this.role);
+    if (settings.vpc) {
+      // The check needs the VPC's routes and endpoints (S3 gateway endpoint, CloudFormation
+      // endpoint) while it runs: created before it, deleted after its Delete event is answered.
+      // Covers whatever was added to the VPC construct itself (gatewayEndpoints,
+      // addGatewayEndpoint, addInterfaceEndpoint); an imported VPC has nothing to wait for.
+      this.resource.node.addDependency(settings.vpc);
+    }
 
     this.node.addValidation({
       validate: () => {

@@ -1,3 +1,4 @@
+import { CfnResource } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,6 +7,7 @@ import { testStack } from '../util/template';
 
 const HANDLER = 'CdkS3EncryptionCheckHandler0DE0DD49';
 const HANDLER_ROLE = 'CdkS3EncryptionCheckHandlerRoleA6C1399B';
+const CHECK = 'CdkS3EncryptionCheck87C788ED';
 const IMPORTED_KEY_ARN = 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-4333-8444-555555555555';
 
 /** A VPC imported by attributes: two private subnets, no resources of its own in the template. */
@@ -88,6 +90,24 @@ describe('EncryptionCheck.configureStack', () => {
     new EncryptedBucket(stack, 'Bucket');
     Template.fromStack(stack).hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: IMPORTED_KEY_ARN });
     Annotations.fromStack(stack).hasWarning('/TestStack/CdkS3EncryptionCheck', Match.stringLikeRegexp('logs.<region>.amazonaws.com.*kms:EncryptionContext:aws:logs:arn'));
+  });
+
+  test('a VPC of the stack: the check waits for its endpoints on create, and is deleted before them', () => {
+    const { stack } = testStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'Private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+    });
+    const cloudFormation = vpc.addInterfaceEndpoint('CloudFormation', { service: ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION });
+    EncryptionCheck.configureStack(stack, { vpc });
+    new EncryptedBucket(stack, 'Bucket');
+    const template = Template.fromStack(stack);
+    const dependsOn = template.toJSON().Resources[CHECK].DependsOn as string[];
+    expect(dependsOn).toEqual(expect.arrayContaining([
+      stack.getLogicalId(vpc.node.findChild('S3').node.defaultChild as CfnResource),
+      stack.getLogicalId(cloudFormation.node.defaultChild as CfnResource),
+    ]));
   });
 
   test('applies to every check of the stack, and the same settings twice are accepted', () => {
