@@ -13,11 +13,14 @@ export interface EncryptionCheckStackSettings {
    * The VPC the handler runs in. The handler calls S3 (the probes), CloudFormation's pre-signed
    * S3 response URL (its answer) and, on a failed Update, CloudFormation `DescribeStacks`: the
    * subnets need a route to those, for example an S3 gateway endpoint plus a CloudFormation
-   * interface endpoint, or a NAT gateway. S3 calls KMS for SSE-KMS buckets itself; the handler
-   * needs no KMS endpoint. See docs/encryption-check.md.
+   * interface endpoint, or a NAT gateway (and EventBridge, with a `ContinuousEncryptionCheck`).
+   * S3 calls KMS for SSE-KMS buckets itself; the handler needs no KMS endpoint. The check
+   * depends on this construct, so endpoints added to a VPC of the same stack exist before it
+   * runs. See docs/encryption-check.md.
    *
-   * Lambda then needs the AWS managed policy `service-role/AWSLambdaVPCAccessExecutionRole` on
-   * the handler's role (to create its network interfaces), which aws-cdk-lib attaches.
+   * The handler's role then gets the AWS managed policy
+   * `service-role/AWSLambdaVPCAccessExecutionRole`, which Lambda needs to create the function's
+   * network interfaces (aws-cdk-lib attaches it only to roles it creates itself).
    *
    * @default - the handler runs outside any VPC
    */
