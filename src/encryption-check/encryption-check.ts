@@ -3,6 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { StackEncryptionCheck } from './stack-check';
+import { EncryptionCheckStackSettings } from './stack-settings';
 import { ATTRIBUTE_NAMES, CheckAttributes, CheckProperties, PROBE_PREFIX } from './types';
 import { CustomerProvidedKeys, EncryptionHeaders, sseAlgorithmOf, usesCustomerKey } from '../encryption-options';
 import { validationError } from '../errors';
@@ -109,6 +110,20 @@ export interface EncryptionCheckProps {
 export class EncryptionCheck extends Construct {
   /** The key prefix every probe object is written under; nothing outside it is ever written. */
   public static readonly PROBE_PREFIX: string = PROBE_PREFIX;
+
+  /**
+   * Sets how the stack's one check handler runs: in a VPC, and with its log group encrypted by a
+   * KMS key (AWS Control Tower's CT.LAMBDA.PR.3 and CT.CLOUDWATCH.PR.3). Call it right after
+   * creating the stack, before any `EncryptionCheck`, `EncryptedBucket`, `EnforceEncryption` or
+   * `ContinuousEncryptionCheck` in it: those create the handler. Calling it again with the same
+   * settings does nothing; with different settings, or after the handler exists, it throws.
+   *
+   * @param scope the stack, or any construct in it
+   * @param settings the handler's VPC and log group key
+   */
+  public static configureStack(scope: Construct, settings: EncryptionCheckStackSettings): void {
+    StackEncryptionCheck.configure(scope, settings);
+  }
 
   /**
    * This bucket's key in the stack's check: its attributes are `<key>.<Attribute>` of the

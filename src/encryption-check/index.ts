@@ -1,2 +1,3 @@
 export * from './encryption-check';
 export * from './continuous/continuous-check';
+export * from './stack-settings';

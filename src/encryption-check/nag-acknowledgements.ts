@@ -40,6 +40,17 @@ const LOG_GROUP_FINDINGS: Record<string, string> = {
   'PCI.DSS.321-CloudWatchLogGroupEncrypted': 'Holds only check reports (bucket names, S3 status codes); the SSE-C probe key is never logged. CloudWatch Logs encrypts it at rest; a KMS key per stack would add cost for no protected data.',
 };
 
+/**
+ * With `vpc`, the check's role gets the AWS managed policy Lambda documents for functions in a
+ * VPC (aws-cdk-lib attaches it only to roles it creates itself). Its Describe actions support no
+ * resource-level restriction, and Lambda checks the role for the network-interface actions when
+ * it creates the function, so a hand-written copy would grant much the same on `*`, untested
+ * against Lambda's check and drifting from AWS's. Acknowledged for exactly this policy, on the
+ * check's role only, and only when the user asked for a VPC.
+ */
+const VPC_ACCESS_POLICY = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]';
+const VPC_ACCESS_REASON = 'Placed in a VPC at the user\'s request (EncryptionCheck.configureStack vpc): Lambda needs ec2 network-interface permissions to attach the function to the subnets, and AWSLambdaVPCAccessExecutionRole is the policy AWS maintains for exactly that (ENI create/describe/delete, log writes); aws-cdk-lib attaches it to every function with a vpc. It grants no data access.';
+
 const IMPORTED_GRANTS_REASON = 'The wildcard is the random probe object name under the reserved prefix: `<imported bucket ARN>/.cdk-s3-encryption-check/*`. Nothing else in the bucket is granted.';
 
 /**
@@ -105,15 +116,20 @@ export function acknowledgeFindings(what: {
   readonly functions?: lambda.Function[];
   readonly importedGrants?: iam.ManagedPolicy;
   readonly role?: iam.Role;
+  /** The functions run in a VPC: the outside-VPC findings do not arise, the managed VPC policy does. */
+  readonly inVpc?: boolean;
+  /** The log groups are encrypted with a KMS key: their encryption findings do not arise. */
+  readonly logGroupEncrypted?: boolean;
 }): void {
   if (what.role) {
-    acknowledge(what.role, ROLE_FINDINGS);
+    acknowledge(what.role, what.inVpc ? { ...ROLE_FINDINGS, [VPC_ACCESS_POLICY]: VPC_ACCESS_REASON } : ROLE_FINDINGS);
   }
-  for (const logGroup of what.logGroups ?? []) {
+  for (const logGroup of what.logGroupEncrypted ? [] : what.logGroups ?? []) {
     acknowledge(logGroup, LOG_GROUP_FINDINGS);
   }
+  const functionFindings = Object.fromEntries(Object.entries(FUNCTION_FINDINGS).filter(([id]) => !(what.inVpc && id.endsWith('-LambdaInsideVPC'))));
   for (const fn of what.functions ?? []) {
-    acknowledge(fn, FUNCTION_FINDINGS);
+    acknowledge(fn, functionFindings);
   }
   if (what.importedGrants) {
     acknowledgeProbePrefixWildcards(what.importedGrants);

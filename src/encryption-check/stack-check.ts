@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { CfnResource, CustomResource, Duration, Fn, Lazy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnResource, CustomResource, Duration, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,11 +8,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct, IDependable } from 'constructs';
 import { CheckFunction } from './check-function';
 import { acknowledgeFindings } from './nag-acknowledgements';
+import { EncryptionCheckStackSettings } from './stack-settings';
 import {
   ATTRIBUTE_MAX_LENGTH, ATTRIBUTE_OVERHEAD, ATTRIBUTES_BUDGET, attributeName, CheckAttributes, CheckEntry, CheckProperties, PROBE_PREFIX,
   RESOURCE_TYPE, StackCheckProperties,
 } from './types';
 import { validationError } from '../errors';
+import { S3EncryptionKey } from '../s3-encryption-key';
 
 /** Object actions the probes need, only ever on `<bucket>/<probe prefix>*`. */
 const OBJECT_ACTIONS = ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion'];
@@ -45,6 +47,15 @@ export const CHECK_TIMING = {
 /** Synth-time limit on the resource properties: Update events carry old and new (Lambda's async payload limit is 256 KB). */
 const PROPERTIES_LIMIT = 120_000;
 const PROPERTIES_LIMIT_CONTEXT = 'cdk-s3-encryption:checkPropertiesLimit';
+
+/**
+ * Settings given to `EncryptionCheck.configureStack`, per stack object (a WeakMap: nothing is
+ * shared between apps or kept after the stack is gone), read once when the check is created.
+ */
+const STACK_SETTINGS = new WeakMap<Stack, EncryptionCheckStackSettings>();
+
+/** Prefix of the check's log group name when it is encrypted with a key (the key policy names it). */
+const ENCRYPTED_LOG_GROUP_PREFIX = '/cdk-s3-encryption/encryption-check/';
 
 interface Registration {
   readonly check: IConstruct;
@@ -84,7 +95,27 @@ export class StackEncryptionCheck extends Construct {
     if (existing) {
       throw validationError(stack, 'EncryptionCheckIdTaken', `${StackEncryptionCheck.ID} exists but is not the stack's encryption check; do not use this construct id.`);
     }
-    return new StackEncryptionCheck(stack, StackEncryptionCheck.ID);
+    return new StackEncryptionCheck(stack, StackEncryptionCheck.ID, STACK_SETTINGS.get(stack) ?? {});
+  }
+
+  /**
+   * Records the handler settings of `scope`'s stack. They shape the function and log group, so
+   * they must come before the stack's first check; a second call must repeat the same settings.
+   */
+  public static configure(scope: IConstruct, settings: EncryptionCheckStackSettings): void {
+    const stack = Stack.of(scope);
+    validateSettings(stack, settings);
+    const previous = STACK_SETTINGS.get(stack);
+    if (previous) {
+      if (!sameSettings(previous, settings)) {
+        throw validationError(stack, 'EncryptionCheckConfiguredTwice', 'EncryptionCheck.configureStack was already called for this stack with different settings (vpc, vpcSubnets, securityGroups or logGroupEncryptionKey); the stack has one check handler, so call it once with all settings.');
+      }
+      return;
+    }
+    if (stack.node.tryFindChild(StackEncryptionCheck.ID)) {
+      throw validationError(stack, 'EncryptionCheckConfiguredLate', 'EncryptionCheck.configureStack was called after the stack\'s encryption check was created (by the first EncryptionCheck, EncryptedBucket with a check, EnforceEncryption or ContinuousEncryptionCheck); the handler\'s VPC and log group key cannot change afterwards. Call EncryptionCheck.configureStack right after creating the stack.');
+    }
+    STACK_SETTINGS.set(stack, { ...settings, securityGroups: settings.securityGroups ? [...settings.securityGroups] : undefined });
   }
 
   private static readonly ID = 'CdkS3EncryptionCheck';
@@ -102,15 +133,27 @@ export class StackEncryptionCheck extends Construct {
   private readonly importedGrants: ImportedGrants[] = [];
   private readonly importedGrantOf = new Map<string, ImportedGrants>();
 
-  private constructor(scope: Construct, id: string) {
+  private constructor(scope: Construct, id: string, settings: EncryptionCheckStackSettings) {
     super(scope, id);
     const stack = Stack.of(this);
 
-    const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', { retention: logs.RetentionDays.ONE_YEAR });
+    const logGroupKey = settings.logGroupEncryptionKey;
+    // A key policy that names this log group must know its ARN before the log group exists (the
+    // log group refers to the key): a name from the stack's name, unique per account and region.
+    const handlerLogs = new logs.LogGroup(this, 'HandlerLogs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+      ...(logGroupKey ? { encryptionKey: logGroupKey, logGroupName: `${ENCRYPTED_LOG_GROUP_PREFIX}${stack.stackName}` } : {}),
+    });
+    if (logGroupKey) {
+      this.allowLogsToUse(logGroupKey, `${ENCRYPTED_LOG_GROUP_PREFIX}${stack.stackName}`);
+    }
     // The role's own permissions live in the role (one resource, not two): log writes to this
     // function's log group, and DescribeStacks on this stack to tell a rollback from an update.
     this.role = new iam.Role(this, 'HandlerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      // In a VPC, Lambda creates the function's network interfaces with the execution role's
+      // permissions. aws-cdk-lib attaches this policy only to roles it creates itself.
+      managedPolicies: settings.vpc ? [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole')] : undefined,
       description: 'Probes S3 buckets under their .cdk-s3-encryption-check/ prefix at deploy time (cdk-s3-encryption EncryptionCheck)',
       inlinePolicies: {
         EncryptionCheckHandler: new iam.PolicyDocument({
@@ -139,6 +182,7 @@ export class StackEncryptionCheck extends Construct {
       logGroup: handlerLogs,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      ...(settings.vpc ? { vpc: settings.vpc, vpcSubnets: settings.vpcSubnets, securityGroups: settings.securityGroups } : {}),
     });
     // One Fn::Sub string rather than Fn::Join of GetAtt and Ref: it is written into two
     // statements of every bucket policy, so its size is paid per bucket.
@@ -156,6 +200,13 @@ export class StackEncryptionCheck extends Construct {
       serviceTimeout: CHECK_TIMING.serviceTimeout,
     });
     this.resource.node.addDependency(this.role);
+    if (settings.vpc) {
+      // The check needs the VPC's routes and endpoints (S3 gateway endpoint, CloudFormation
+      // endpoint) while it runs: created before it, deleted after its Delete event is answered.
+      // Covers whatever was added to the VPC construct itself (gatewayEndpoints,
+      // addGatewayEndpoint, addInterfaceEndpoint); an imported VPC has nothing to wait for.
+      this.resource.node.addDependency(settings.vpc);
+    }
 
     this.node.addValidation({
       validate: () => {
@@ -169,7 +220,13 @@ export class StackEncryptionCheck extends Construct {
       },
     });
 
-    acknowledgeFindings({ logGroups: [handlerLogs], functions: [this.handler], role: this.role });
+    acknowledgeFindings({
+      logGroups: [handlerLogs],
+      functions: [this.handler],
+      role: this.role,
+      inVpc: settings.vpc !== undefined,
+      logGroupEncrypted: logGroupKey !== undefined,
+    });
   }
 
   /** Number of buckets this stack checks. */
@@ -320,10 +377,65 @@ export class StackEncryptionCheck extends Construct {
     return grants;
   }
 
+  /**
+   * Lets CloudWatch Logs use `key` for the check's log group (and nothing else), as AWS documents
+   * for encrypting log data: the service principal of this region, limited by the encryption
+   * context CloudWatch Logs sends (`aws:logs:arn`, the log group's ARN). Only a key of this stack
+   * can be changed; for any other key a warning says what its policy must allow.
+   */
+  private allowLogsToUse(key: kms.IKey, logGroupName: string): void {
+    const stack = Stack.of(this);
+    const logGroupArn = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const added = this.belongsHere(key) && key instanceof kms.Key && key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AllowEncryptionCheckLogGroup',
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.${stack.urlSuffix}`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      // In a key policy "*" means this key.
+      resources: ['*'],
+      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': logGroupArn } },
+    })).statementAdded;
+    if (!added) {
+      Annotations.of(this).addWarningV2('cdk-s3-encryption:logGroupKeyPolicy',
+        `logGroupEncryptionKey ${key.node.path} is not a key of this stack, so its policy cannot be changed here: it must allow the service principal logs.<region>.amazonaws.com kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey* and kms:Describe* for kms:EncryptionContext:aws:logs:arn ${ENCRYPTED_LOG_GROUP_PREFIX}<stack name>, or the log group cannot be created.`);
+    }
+  }
+
   /** Whether `construct` is a resource of this stack (not imported, not another stack's). */
   private belongsHere(construct: IConstruct): boolean {
     return Stack.of(construct) === Stack.of(this) && construct.node.defaultChild instanceof CfnResource;
   }
+}
+
+/** Refuses settings that cannot work, naming the property and the fix. Unresolved tokens are not checked. */
+function validateSettings(stack: Stack, settings: EncryptionCheckStackSettings): void {
+  if (!settings.vpc && settings.vpcSubnets) {
+    throw validationError(stack, 'EncryptionCheckSubnetsWithoutVpc', 'EncryptionCheck.configureStack: vpcSubnets is set but vpc is not; set vpc to the VPC the subnets belong to, or remove vpcSubnets.');
+  }
+  if (!settings.vpc && settings.securityGroups && settings.securityGroups.length > 0) {
+    throw validationError(stack, 'EncryptionCheckSecurityGroupsWithoutVpc', 'EncryptionCheck.configureStack: securityGroups is set but vpc is not; set vpc to the security groups\' VPC, or remove securityGroups.');
+  }
+  if (settings.securityGroups && settings.securityGroups.length === 0) {
+    throw validationError(stack, 'EncryptionCheckNoSecurityGroups', 'EncryptionCheck.configureStack: securityGroups is an empty list; a function in a VPC needs at least one. Name the security groups, or leave securityGroups out for one that allows outbound traffic only.');
+  }
+  if (settings.logGroupEncryptionKey instanceof S3EncryptionKey) {
+    throw validationError(stack, 'EncryptionCheckLogKeyLimitedToS3', `EncryptionCheck.configureStack: logGroupEncryptionKey is the S3EncryptionKey ${settings.logGroupEncryptionKey.node.path}, whose policy allows its use only through S3 (kms:ViaService), so CloudWatch Logs could not use it and the log group would fail to create. Use a kms.Key for logs.`);
+  }
+  const key = settings.logGroupEncryptionKey;
+  const aliasName = (key as Partial<kms.IAlias> | undefined)?.aliasName;
+  if (aliasName !== undefined || (key && !Token.isUnresolved(key.keyArn) && !key.keyArn.includes(':key/'))) {
+    throw validationError(stack, 'EncryptionCheckLogKeyNotAKey', `EncryptionCheck.configureStack: logGroupEncryptionKey ${aliasName ?? key?.keyArn} is not a key ARN (CloudWatch Logs takes a key ARN, not an alias); pass the key, or import it with kms.Key.fromKeyArn.`);
+  }
+}
+
+/** Whether two calls name the same constructs: compared by identity, arrays element by element. */
+function sameSettings(a: EncryptionCheckStackSettings, b: EncryptionCheckStackSettings): boolean {
+  const same = (x: unknown, y: unknown): boolean => Array.isArray(x) && Array.isArray(y)
+    ? x.length === y.length && x.every((item, i) => item === y[i])
+    : x === y;
+  const subnets = (s: EncryptionCheckStackSettings) => (s.vpcSubnets ?? {}) as Record<string, unknown>;
+  const sameSubnets = [...new Set([...Object.keys(subnets(a)), ...Object.keys(subnets(b))])].every((k) => same(subnets(a)[k], subnets(b)[k]));
+  return a.vpc === b.vpc && a.logGroupEncryptionKey === b.logGroupEncryptionKey && sameSubnets
+    && same(a.securityGroups ?? [], b.securityGroups ?? []);
 }
 
 /** Only through S3 in this region, from this account: the key serves probe uploads and nothing else. */

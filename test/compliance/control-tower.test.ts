@@ -1,9 +1,10 @@
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { SecureStorageStack } from '../../examples/secure-storage-stack';
-import { CustomerProvidedKeys, EncryptedBucket, S3EncryptionKey } from '../../src';
+import { CustomerProvidedKeys, EncryptedBucket, EncryptionCheck, S3EncryptionKey } from '../../src';
 import { TEST_ENV } from '../util/template';
 import { synthesizeReport } from '../util/validation-report';
 
@@ -35,8 +36,9 @@ const USER_CHOICES: Record<string, string> = {
 
 /**
  * Findings on the deploy-time check's own resources (src/encryption-check). They depend on the
- * shape of the check's handler and on its options (VPC, log group key), so they are listed here
- * by construct path below the stack: update this list when the handler changes shape.
+ * shape of the check's handler and on its options (VPC, log group key: with both set through
+ * EncryptionCheck.configureStack, none remain), so they are listed here by construct path below
+ * the stack: update this list when the handler changes shape.
  */
 const CHECK_RESOURCE_FINDINGS: readonly string[] = [
   'CT.CLOUDWATCH.PR.3 @ CdkS3EncryptionCheck/HandlerLogs/Resource',
@@ -121,6 +123,23 @@ describe('AWS Control Tower proactive controls (cfn-guard)', () => {
   test('the check\'s own resources: exactly the listed findings (CT.LAMBDA.PR.3 VPC, CT.CLOUDWATCH.PR.3 log group key)', () => {
     const onCheck = everyEncryptionMode().findings.filter((f) => CHECK_PATH.test(f.path)).map(describeFinding).sort();
     expect(onCheck).toEqual([...CHECK_RESOURCE_FINDINGS].sort());
+  });
+
+  test('the check\'s handler in a VPC with a KMS-encrypted log group (EncryptionCheck.configureStack): no finding on the check\'s resources', () => {
+    const { findings } = controlTower((app) => {
+      const stack = new Stack(app, 'Configured', { env: TEST_ENV });
+      const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+        vpcId: 'vpc-0123456789abcdef0',
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+        privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'],
+      });
+      const logKey = kms.Key.fromKeyArn(stack, 'LogKey', 'arn:aws:kms:eu-west-1:111111111111:key/11111111-2222-4333-8444-555555555555');
+      EncryptionCheck.configureStack(stack, { vpc, logGroupEncryptionKey: logKey });
+      new EncryptedBucket(stack, 'Bucket', { encryption: s3.BucketEncryption.KMS });
+    });
+    // The validator ran over the stack: the bucket's own user choices are still reported.
+    expect(findings.some((f) => f.path === 'Bucket/Resource')).toBe(true);
+    expect(findings.filter((f) => CHECK_PATH.test(f.path)).map(describeFinding)).toEqual([]);
   });
 
   test('the example app: only the user\'s choices and the check\'s listed findings', () => {

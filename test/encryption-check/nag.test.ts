@@ -1,4 +1,5 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
@@ -69,4 +70,31 @@ test('without the test\'s bucket acknowledgements, every finding is on a data bu
     .filter((v) => v.violatingConstructs.some((c) => c.constructPath.startsWith('Checked/CdkS3EncryptionCheck'))));
   expect(suppressed.length).toBeGreaterThan(0);
   expect(suppressed.every((v) => (v.reason ?? '').length > 40)).toBe(true);
+});
+
+test('with the handler in a VPC and its log group encrypted (configureStack): still no finding on the check\'s resources, the VPC policy acknowledged narrowly', () => {
+  const report = synthesizeReport((app) => {
+    const stack = new Stack(app, 'Configured', { env: TEST_ENV });
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-0123456789abcdef0',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'],
+    });
+    EncryptionCheck.configureStack(stack, { vpc, logGroupEncryptionKey: new kms.Key(stack, 'LogKey', { enableKeyRotation: true }) });
+    new EncryptedBucket(stack, 'SseKms', { encryption: s3.BucketEncryption.KMS });
+    Validations.of(app).addPlugins(...packs() as never[]);
+  });
+  const findings = report.pluginReports.flatMap((plugin) => plugin.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} @ ${c.constructPath}`)));
+  expect(findings.length).toBeGreaterThan(0);
+  for (const finding of findings) {
+    expect(finding).toMatch(/ @ Configured\/SseKms\/Resource$/);
+  }
+  const suppressedOnCheck = report.pluginReports.flatMap((plugin) => (plugin.suppressedViolations ?? [])
+    .filter((v) => v.violatingConstructs.some((c) => c.constructPath.startsWith('Configured/CdkS3EncryptionCheck'))));
+  const ids = suppressedOnCheck.map((v) => v.ruleName);
+  // The one managed policy Lambda needs in a VPC, by its exact name; nothing about VPC placement
+  // or log group encryption is acknowledged any more, since neither finding arises.
+  expect(suppressedOnCheck.filter((v) => v.ruleName.startsWith('AwsSolutions-IAM4')).flatMap((v) => v.violatingConstructs.map((c) => c.constructPath)))
+    .toEqual(['Configured/CdkS3EncryptionCheck/HandlerRole/Resource']);
+  expect(ids.filter((id) => /LambdaInsideVPC|CloudWatchLogGroupEncrypted/.test(id))).toEqual([]);
 });
