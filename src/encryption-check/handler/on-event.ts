@@ -178,7 +178,7 @@ async function check(
 
 /** How long a violation was seen: the check probes again before it counts one (settings propagate). */
 function roundsOf(report: CheckReport): string {
-  return report.rounds.count > 1 ? ` (still there after ${report.rounds.count} probe rounds over ${Math.round(report.rounds.elapsedMs / 1000)} s)` : '';
+  return report.rounds.count > 1 ? ` (still there after ${report.rounds.count} probe rounds over ${(report.rounds.elapsedMs / 1000).toFixed(1)} s)` : '';
 }
 
 /**
