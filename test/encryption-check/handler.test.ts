@@ -10,9 +10,7 @@ import {
   PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { createEvent, deleteEvent, updateEvent, AnyEvent, KEY, PHYSICAL_ID } from './events';
-import {
-  accessDenied, awsError, BODY, BUCKET, CUSTOMER_KEY, CUSTOMER_KEY_MD5, expectNoUnexpectedCalls, probeKey, resetS3Mock, s3Mock, testEnv,
-} from './mock-s3';
+import { accessDenied, awsError, BODY, BUCKET, CUSTOMER_KEY, CUSTOMER_KEY_MD5, probeKey, s3Mock, testEnv, useStrictS3Mock } from './mock-s3';
 import { checkPrefix as prefixOf, compactReport, handleEvent, HandlerEnvironment } from '../../src/encryption-check/handler/on-event';
 import { foreignKeyArn } from '../../src/encryption-check/handler/run-check';
 import { CheckProperties } from '../../src/encryption-check/types';
@@ -53,15 +51,7 @@ async function onEvent(event: AnyEvent, env: HandlerEnvironment): Promise<{ Phys
   return { PhysicalResourceId: response.PhysicalResourceId, Data: data };
 }
 
-beforeEach(() => {
-  resetS3Mock();
-  jest.spyOn(console, 'log').mockImplementation(() => undefined);
-  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-});
-afterEach(() => {
-  expectNoUnexpectedCalls();
-  jest.restoreAllMocks();
-});
+useStrictS3Mock();
 
 interface ConfigOptions {
   readonly algorithm?: string;

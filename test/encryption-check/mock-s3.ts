@@ -25,6 +25,23 @@ export function expectNoUnexpectedCalls(): void {
   expect(unexpected).toEqual([]);
 }
 
+/**
+ * Every test of the file starts with a fresh S3 mock that rejects any request it was not told
+ * about, with the handler's console output silenced, and ends by failing on any unexpected request.
+ */
+export function useStrictS3Mock(): void {
+  beforeEach(() => {
+    resetS3Mock();
+    jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    expectNoUnexpectedCalls();
+    jest.restoreAllMocks();
+  });
+}
+
 /** An error as the SDK raises it for an S3 error answer. */
 export function awsError(status: number, code: string, message = code): S3ServiceException {
   return new S3ServiceException({ name: code, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message });

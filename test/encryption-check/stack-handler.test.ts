@@ -8,23 +8,14 @@ import {
   ListObjectVersionsCommand, PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { entry, PHYSICAL_ID, stackCreateEvent, stackDeleteEvent, stackProperties, stackUpdateEvent } from './events';
-import { accessDenied, awsError, expectNoUnexpectedCalls, resetS3Mock, s3Mock, testEnv } from './mock-s3';
+import { accessDenied, awsError, s3Mock, testEnv, useStrictS3Mock } from './mock-s3';
 import { mapBounded, BatchError } from '../../src/encryption-check/handler/batch';
 import { changedEntries, checkPrefix, handleEvent } from '../../src/encryption-check/handler/on-event';
 import { CheckEntry } from '../../src/encryption-check/types';
 
 const SIDS = ['DenyInsecureTransport', 'DenySseCUploads'];
 
-beforeEach(() => {
-  resetS3Mock();
-  jest.spyOn(console, 'log').mockImplementation(() => undefined);
-  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-  jest.spyOn(console, 'error').mockImplementation(() => undefined);
-});
-afterEach(() => {
-  expectNoUnexpectedCalls();
-  jest.restoreAllMocks();
-});
+useStrictS3Mock();
 
 /** How a fake bucket behaves: as declared, with KMS where AES256 is declared, or absent. */
 type Posture = 'ok' | 'kms' | 'missing';

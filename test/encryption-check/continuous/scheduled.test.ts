@@ -13,20 +13,11 @@ import { CONTINUOUS_MARKER, ContinuousCheckInput, METRIC_NAMESPACE } from '../..
 import { CHANGE_SETTLE_MS, continuousPrefix, handleContinuous, ScheduledEnvironment } from '../../../src/encryption-check/handler/scheduled';
 import { CheckEntry } from '../../../src/encryption-check/types';
 import { entry } from '../events';
-import { accessDenied, awsError, expectNoUnexpectedCalls, fixedRandomBytes, resetS3Mock, s3Mock, testEnv } from '../mock-s3';
+import { accessDenied, awsError, fixedRandomBytes, s3Mock, testEnv, useStrictS3Mock } from '../mock-s3';
 
 const SIDS = ['DenyInsecureTransport', 'DenySseCUploads'];
 
-beforeEach(() => {
-  resetS3Mock();
-  jest.spyOn(console, 'log').mockImplementation(() => undefined);
-  jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-  jest.spyOn(console, 'error').mockImplementation(() => undefined);
-});
-afterEach(() => {
-  expectNoUnexpectedCalls();
-  jest.restoreAllMocks();
-});
+useStrictS3Mock();
 
 /**
  * AWS-shaped S3: `kms-*` buckets apply aws:kms where AES256 is declared, `missing-*` buckets do
