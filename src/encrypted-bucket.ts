@@ -161,17 +161,16 @@ export class EncryptedBucket extends s3.Bucket {
     }
 
     if (userProps.verifyEncryption ?? true) {
-      // Backstop for probes the check could not delete (a timeout, a failed DeleteObjects).
+      // Backstop for probes the check could not delete (a timeout, a failed DeleteObjects): one
+      // rule, since S3 removes an expired object delete marker by itself once a rule expires
+      // current versions (Days). Probes are single PutObjects, so no multipart upload to abort.
+      // No rule id: its prefix says what it is, and every byte here is paid per bucket.
       this.addLifecycleRule({
-        id: 'ExpireEncryptionCheckProbes',
         prefix: EncryptionCheck.PROBE_PREFIX,
         expiration: Duration.days(1),
         noncurrentVersionExpiration: Duration.days(1),
-        abortIncompleteMultipartUploadAfter: Duration.days(1),
       });
-      this.addLifecycleRule({ id: 'RemoveEncryptionCheckDeleteMarkers', prefix: EncryptionCheck.PROBE_PREFIX, expiredObjectDeleteMarker: true });
-      // The check grants its handler the probe prefix in this bucket's policy (and key policy),
-      // so the shared handler role does not grow with the number of buckets.
+      // The handler's grants are constant, on its own role (see StackEncryptionCheck).
       this.encryptionCheck = new EncryptionCheck(this, 'EncryptionCheck', {
         bucket: this,
         encryption: this.encryption,

@@ -51,6 +51,9 @@ const LOG_GROUP_FINDINGS: Record<string, string> = {
 const VPC_ACCESS_POLICY = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]';
 const VPC_ACCESS_REASON = 'Placed in a VPC at the user\'s request (EncryptionCheck.configureStack vpc): Lambda needs ec2 network-interface permissions to attach the function to the subnets, and AWSLambdaVPCAccessExecutionRole is the policy AWS maintains for exactly that (ENI create/describe/delete, log writes); aws-cdk-lib attaches it to every function with a vpc. It grants no data access.';
 
+const ACCOUNT_OBJECTS_REASON = 'Only objects under the reserved probe prefix .cdk-s3-encryption-check/ (the * before it is the bucket, the one after it the random probe name), only in buckets owned by this stack\'s account (aws:ResourceAccount). Naming each bucket instead costs about 2 KB of template per bucket and cut a stack to 165 buckets; user data outside the prefix stays out of reach.';
+const ACCOUNT_BUCKETS_REASON = 'Bucket-level statements on buckets owned by this stack\'s account (aws:ResourceAccount) only: ListBucketVersions limited to the probe prefix (s3:prefix), and the three reads the check makes (GetEncryptionConfiguration, GetBucketPolicy, GetBucketObjectLockConfiguration). Naming each bucket instead costs about 2 KB of template per bucket; no object data is readable through these.';
+
 const IMPORTED_GRANTS_REASON = 'The wildcard is the random probe object name under the reserved prefix: `<imported bucket ARN>/.cdk-s3-encryption-check/*`. Nothing else in the bucket is granted.';
 
 /**
@@ -116,6 +119,8 @@ export function acknowledgeFindings(what: {
   readonly functions?: lambda.Function[];
   readonly importedGrants?: iam.ManagedPolicy;
   readonly role?: iam.Role;
+  /** The role whose inline policy holds the account-wide probe grants, and their two wildcard resources. */
+  readonly accountGrants?: { readonly role: iam.Role; readonly objects: string; readonly buckets: string };
   /** The functions run in a VPC: the outside-VPC findings do not arise, the managed VPC policy does. */
   readonly inVpc?: boolean;
   /** The log groups are encrypted with a KMS key: their encryption findings do not arise. */
@@ -133,5 +138,13 @@ export function acknowledgeFindings(what: {
   }
   if (what.importedGrants) {
     acknowledgeProbePrefixWildcards(what.importedGrants);
+  }
+  if (what.accountGrants) {
+    // Exactly the two wildcard resources of the account-wide grants, as cdk-nag names them
+    // (`arn:<AWS::Partition>:...`, or `arn:aws:...` where the partition is a literal).
+    const { role, objects, buckets } = what.accountGrants;
+    const named = (arn: string) => `AwsSolutions-IAM5[Resource::${flatten(Stack.of(role).resolve(arn))}]`;
+    S3EncryptionChecks.acknowledge(role, named(objects), ACCOUNT_OBJECTS_REASON);
+    S3EncryptionChecks.acknowledge(role, named(buckets), ACCOUNT_BUCKETS_REASON);
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { Annotations, ArnFormat, CfnResource, CustomResource, Duration, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnResource, CustomResource, Duration, Fn, Lazy, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,8 +10,8 @@ import { CheckFunction } from './check-function';
 import { acknowledgeFindings } from './nag-acknowledgements';
 import { EncryptionCheckStackSettings } from './stack-settings';
 import {
-  ATTRIBUTE_MAX_LENGTH, ATTRIBUTE_OVERHEAD, ATTRIBUTES_BUDGET, attributeName, CheckAttributes, CheckEntry, CheckProperties, PROBE_PREFIX,
-  RESOURCE_TYPE, StackCheckProperties,
+  ATTRIBUTE_MAX_LENGTH, ATTRIBUTE_OVERHEAD, ATTRIBUTES_BUDGET, attributeName, CheckAttributes, CheckEntry, CheckProperties, EXPECTATION_FIELDS,
+  PROBE_PREFIX, RenderedStackCheckProperties, RESOURCE_TYPE,
 } from './types';
 import { validationError } from '../errors';
 import { S3EncryptionKey } from '../s3-encryption-key';
@@ -23,11 +23,15 @@ const BUCKET_READS = ['s3:GetEncryptionConfiguration', 's3:GetBucketPolicy', 's3
 /** KMS use for SSE-KMS/DSSE-KMS probe uploads (multipart and Bucket Keys may need Decrypt too). */
 const KMS_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
 
-/** Sids of the statements added to bucket and key policies, so reviewers can find them. */
+/** Sids of the handler's grants, so reviewers can find them. */
 export const GRANT_SIDS = {
-  /** Probe objects under the prefix, and the three configuration reads, in one statement. */
-  objects: 'AllowEncryptionCheckProbes',
-  list: 'AllowEncryptionCheckProbeListing',
+  /** Probe objects under the prefix, in any bucket of the stack's account (role policy). */
+  objects: 'ProbeObjectsInThisAccount',
+  /** Listing of the probe prefix, in any bucket of the stack's account (role policy). */
+  list: 'ListProbePrefixInThisAccount',
+  /** The three configuration reads, on any bucket of the stack's account (role policy). */
+  reads: 'ReadEncryptionConfigurationInThisAccount',
+  /** Use of a same-stack customer managed key through S3 (key policy). */
   key: 'AllowEncryptionCheckThroughS3',
 };
 
@@ -62,6 +66,11 @@ interface Registration {
   readonly properties: CheckProperties;
   /** Resolved into the fingerprint: what the bucket is checked against, as the template says it. */
   readonly fingerprintSources: () => unknown;
+  /**
+   * Token strings that stand for the checked bucket itself (its ARN, its name): in the
+   * fingerprint they become fixed placeholders, so most entries need no resolving at all.
+   */
+  readonly selfTokens: Readonly<Record<string, string>>;
 }
 
 /**
@@ -72,17 +81,19 @@ interface Registration {
  *
  * Resources per stack: the function, its role (with its log permissions in the role itself),
  * its log group, its asynchronous-invoke settings and the custom resource: five, whatever the
- * number of buckets. Per bucket: two statements in its own bucket policy and one entry in the
- * custom resource's properties.
+ * number of buckets. Per bucket: one entry in the custom resource's properties, nothing else.
  *
- * Grants name no role principal in any resource policy. A same-stack bucket's policy (and its
- * key's policy) allows `{"AWS": "*"}` only under a fixed `aws:userid` condition, the handler's
- * `<RoleId>:<FunctionName>`: a condition value, not a principal, so neither KMS nor S3
- * validates it against IAM at deploy time (no propagation race), it never turns into a dangling
- * `AROA...` principal after destroy, and it is on AWS's list of conditions that keep a
- * `Principal: *` statement non-public under BlockPublicPolicy. Imported and other-stack buckets
- * and keys, whose policies are not this stack's to change, are granted in the role's identity
- * policy instead.
+ * Grants are constant in size and name no role principal in any bucket policy. The role's own
+ * policy lets it write, read and delete objects under the probe prefix, list that prefix and
+ * read the encryption configuration, policy and Object Lock configuration of the buckets *of
+ * this stack's account* (`aws:ResourceAccount`): no IAM propagation race on a bucket or key
+ * policy, nothing dangling after destroy, and nothing that grows with the number of buckets
+ * (per-bucket grants cost about 2 KB of template per bucket, which kept a stack to 165
+ * buckets). The price is that the handler could write probes under `.cdk-s3-encryption-check/`
+ * of any bucket of the account, never outside it; `docs/encryption-check.md` weighs this. A
+ * same-stack customer managed key allows the handler through S3 in its own policy, narrowed to
+ * the handler's fixed `aws:userid` (one statement per key); imported buckets and keys, and
+ * buckets of other accounts, are granted exactly, in managed policies on the role.
  */
 export class StackEncryptionCheck extends Construct {
   /** The stack's check, created on first use. */
@@ -122,6 +133,10 @@ export class StackEncryptionCheck extends Construct {
 
   /** The role the handler probes with. */
   public readonly role: iam.Role;
+  /** The role's one inline policy: logs, DescribeStacks and, once a bucket of this stack is checked, the probe grants. */
+  private readonly handlerPolicy: iam.PolicyDocument;
+  private accountGrantsAdded = false;
+  private rendered?: { readonly count: number; readonly properties: RenderedStackCheckProperties };
   public readonly handler: lambda.Function;
   public readonly resource: CustomResource;
   /** `aws:userid` of the handler's sessions: `<RoleId>:<FunctionName>`. */
@@ -149,20 +164,19 @@ export class StackEncryptionCheck extends Construct {
     }
     // The role's own permissions live in the role (one resource, not two): log writes to this
     // function's log group, and DescribeStacks on this stack to tell a rollback from an update.
+    this.handlerPolicy = new iam.PolicyDocument({
+      statements: [
+        new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [handlerLogs.logGroupArn] }),
+        new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }),
+      ],
+    });
     this.role = new iam.Role(this, 'HandlerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       // In a VPC, Lambda creates the function's network interfaces with the execution role's
       // permissions. aws-cdk-lib attaches this policy only to roles it creates itself.
       managedPolicies: settings.vpc ? [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole')] : undefined,
       description: 'Probes S3 buckets under their .cdk-s3-encryption-check/ prefix at deploy time (cdk-s3-encryption EncryptionCheck)',
-      inlinePolicies: {
-        EncryptionCheckHandler: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [handlerLogs.logGroupArn] }),
-            new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }),
-          ],
-        }),
-      },
+      inlinePolicies: { EncryptionCheckHandler: this.handlerPolicy },
     });
 
     this.handler = new CheckFunction(this, 'Handler', {
@@ -184,12 +198,12 @@ export class StackEncryptionCheck extends Construct {
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       ...(settings.vpc ? { vpc: settings.vpc, vpcSubnets: settings.vpcSubnets, securityGroups: settings.securityGroups } : {}),
     });
-    // One Fn::Sub string rather than Fn::Join of GetAtt and Ref: it is written into two
-    // statements of every bucket policy, so its size is paid per bucket.
+    // One Fn::Sub string rather than Fn::Join of GetAtt and Ref: short, and read as one value.
     this.userId = Fn.sub(`\${${stack.getLogicalId(this.role.node.defaultChild as CfnResource)}.RoleId}:\${${stack.getLogicalId(this.handler.node.defaultChild as CfnResource)}}`);
 
-    const properties: StackCheckProperties = {
-      Buckets: Lazy.any({ produce: () => this.entries() }) as unknown as CheckEntry[],
+    const properties: RenderedStackCheckProperties = {
+      Defaults: Lazy.any({ produce: () => this.renderedProperties().Defaults }) as unknown as RenderedStackCheckProperties['Defaults'],
+      Buckets: Lazy.any({ produce: () => this.renderedProperties().Buckets }) as unknown as CheckEntry[],
       Attributes: Lazy.list({ produce: () => [...this.referenced].sort() }, { omitEmpty: true }),
     };
     this.resource = new CustomResource(this, 'Resource', {
@@ -213,8 +227,11 @@ export class StackEncryptionCheck extends Construct {
         // Context `cdk-s3-encryption:checkPropertiesLimit` (0: off) exists for benchmarks that
         // synthesize stacks beyond CloudFormation's limits on purpose.
         const limit = Number(this.node.tryGetContext(PROPERTIES_LIMIT_CONTEXT) ?? PROPERTIES_LIMIT);
+        if (limit <= 0) {
+          return [];
+        }
         const size = JSON.stringify(stack.resolve(properties)).length;
-        return limit > 0 && size > limit
+        return size > limit
           ? [`the encryption check's properties take ${size} characters for ${this.registrations.size} buckets, more than ${limit}: CloudFormation sends them twice on Update, in one asynchronous Lambda event. Split the buckets over several stacks.`]
           : [];
       },
@@ -238,13 +255,19 @@ export class StackEncryptionCheck extends Construct {
    * Adds a bucket to the stack's check and returns its key. The key is a hash of the check's
    * construct path: stable across deployments, independent of the other buckets.
    */
-  public register(check: IConstruct, properties: CheckProperties, fingerprintSources: () => unknown): string {
+  public register(check: IConstruct, properties: CheckProperties, fingerprintSources: () => unknown, bucket?: s3.IBucket): string {
     const key = createHash('sha256').update(check.node.path).digest('hex').slice(0, 10);
     const clash = this.registrations.get(key);
     if (clash) {
       throw validationError(check, 'EncryptionCheckKeyClash', `its check key ${key} equals that of ${clash.check.node.path}; rename one of the constructs.`);
     }
-    this.registrations.set(key, { check, properties, fingerprintSources });
+    const selfTokens: Record<string, string> = {};
+    for (const [token, placeholder] of [[bucket?.bucketArn, '<bucket ARN>'], [bucket?.bucketName, '<bucket name>']]) {
+      if (token !== undefined && Token.isUnresolved(token)) {
+        selfTokens[token] = placeholder!;
+      }
+    }
+    this.registrations.set(key, { check, properties, fingerprintSources, selfTokens });
     return key;
   }
 
@@ -267,24 +290,26 @@ export class StackEncryptionCheck extends Construct {
   }
 
   /**
-   * Lets the handler probe `bucket` and use `key` through S3: in the bucket's and key's own
-   * policies when they belong to this stack, in the role's identity policy otherwise. The check
-   * waits for what the grants are written in. Idempotent per bucket and key.
+   * Lets the handler probe `bucket` and use `key` through S3: a bucket of this stack through the
+   * role's constant account-wide grants, an imported or other-stack bucket exactly, in a managed
+   * policy on the role; a key of this stack in its own policy, any other key in a managed
+   * policy. The check waits for the bucket's policy and for what the grants are written in.
+   * Idempotent per bucket and key.
    */
   public grantProbes(bucket: s3.IBucket, key: kms.IKey | undefined): void {
     const dependables: IDependable[] = [];
     const bucketId = `bucket:${bucket.node.path}`;
     if (!this.granted.has(bucketId)) {
       this.granted.add(bucketId);
-      const inBucketPolicy = this.belongsHere(bucket)
-        && this.bucketStatements(bucket).every((statement) => bucket.addToResourcePolicy(statement).statementAdded);
-      if (!inBucketPolicy) {
+      if (this.belongsHere(bucket)) {
+        this.addAccountGrants();
+        // The probes test the bucket policy, so it must be in force first.
+        dependables.push(bucket.policy ?? bucket);
+      } else {
         const grants = this.imported();
         grants.addBucket(bucket);
-        this.importedGrantOf.set(bucketId, grants);
+        dependables.push(grants.policy);
       }
-      const imported = this.importedGrantOf.get(bucketId);
-      dependables.push(imported?.policy ?? bucket.policy ?? bucket);
     }
 
     if (key) {
@@ -323,37 +348,77 @@ export class StackEncryptionCheck extends Construct {
 
   /** Every registered bucket's entry, with its fingerprint, in key order (deterministic). */
   private entries(): CheckEntry[] {
-    const stack = Stack.of(this);
-    return [...this.registrations.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, registration]) => {
-      const resolved = stack.resolve({ expectations: registration.properties, checkedAgainst: registration.fingerprintSources() });
-      const fingerprint = createHash('sha256').update(JSON.stringify(resolved)).digest('hex').slice(0, 16);
-      return { Key: key, ...registration.properties, Fingerprint: fingerprint };
+    return this.resolvedEntries().map(({ entry }) => entry);
+  }
+
+  /** Each entry with its expectations resolved (for comparing them), in key order. */
+  private resolvedEntries(): { readonly entry: CheckEntry; readonly resolved: Record<string, unknown> }[] {
+    const registrations = [...this.registrations.entries()].sort(([a], [b]) => a.localeCompare(b));
+    const sources = registrations.map(([, registration]) => ({ expectations: registration.properties, checkedAgainst: registration.fingerprintSources() }));
+    // Most entries hold no token but the bucket's own ARN and name: written as placeholders, they
+    // need no resolving (which costs about as much as the rest of the check at synth). Whatever
+    // holds another token is resolved, all in one resolution.
+    const written = registrations.map(([, registration], i) => literalJson(sources[i], registration.selfTokens));
+    const unresolved = written.flatMap((json, i) => json === undefined ? [i] : []);
+    const resolved = Stack.of(this).resolve(unresolved.map((i) => sources[i])) as { expectations: Record<string, unknown> }[];
+    const resolvedOf = new Map(unresolved.map((index, n) => [index, resolved[n]]));
+    return registrations.map(([key, registration], i) => {
+      const json = written[i] ?? JSON.stringify(resolvedOf.get(i));
+      const fingerprint = createHash('sha256').update(json).digest('hex').slice(0, 16);
+      const expectations = resolvedOf.get(i)?.expectations ?? (registration.properties as unknown as Record<string, unknown>);
+      return { entry: { Key: key, ...registration.properties, Fingerprint: fingerprint }, resolved: expectations };
     });
   }
 
   /**
-   * The two statements that let the handler (and nobody else) probe `bucket`: `{"AWS": "*"}`
-   * narrowed to the handler's `aws:userid`. Object actions on the bucket ARN and bucket reads
-   * on the object ARN match nothing, so one statement carries both with no widening.
+   * The properties as the template carries them, expectations shared by the buckets written once
+   * in `Defaults` (see `RenderedStackCheckProperties`). Computed once registrations are complete,
+   * at synth: the properties-size validation and the template read the same value, and it is
+   * computed again only if a bucket is registered after that.
    */
-  private bucketStatements(bucket: s3.IBucket): iam.PolicyStatement[] {
-    const handlerOnly = { 'aws:userid': this.userId };
-    return [
+  private renderedProperties(): RenderedStackCheckProperties {
+    if (this.rendered?.count !== this.registrations.size) {
+      this.rendered = { count: this.registrations.size, properties: withDefaults(this.resolvedEntries()) };
+    }
+    return this.rendered.properties;
+  }
+
+  /**
+   * The handler's grants on the buckets of this stack, added to its role's inline policy once:
+   * constant in size whatever the number of buckets. Every statement is limited to buckets owned
+   * by the stack's account (`aws:ResourceAccount`); objects only under the probe prefix, listing
+   * only of that prefix, and of bucket settings only the three reads the check makes.
+   */
+  private addAccountGrants(): void {
+    if (this.accountGrantsAdded) {
+      return;
+    }
+    this.accountGrantsAdded = true;
+    const stack = Stack.of(this);
+    const anyBucket = `arn:${stack.partition}:s3:::*`;
+    const probeObjects = `${anyBucket}/${PROBE_PREFIX}*`;
+    const thisAccount = { 'aws:ResourceAccount': stack.account };
+    this.handlerPolicy.addStatements(
       new iam.PolicyStatement({
         sid: GRANT_SIDS.objects,
-        principals: [new iam.AnyPrincipal()],
-        actions: [...OBJECT_ACTIONS, ...BUCKET_READS],
-        resources: [bucket.bucketArn, bucket.arnForObjects(`${PROBE_PREFIX}*`)],
-        conditions: { StringEquals: handlerOnly },
+        actions: OBJECT_ACTIONS,
+        resources: [probeObjects],
+        conditions: { StringEquals: thisAccount },
       }),
       new iam.PolicyStatement({
         sid: GRANT_SIDS.list,
-        principals: [new iam.AnyPrincipal()],
         actions: ['s3:ListBucketVersions'],
-        resources: [bucket.bucketArn],
-        conditions: { StringEquals: handlerOnly, StringLike: { 's3:prefix': `${PROBE_PREFIX}*` } },
+        resources: [anyBucket],
+        conditions: { StringEquals: thisAccount, StringLike: { 's3:prefix': `${PROBE_PREFIX}*` } },
       }),
-    ];
+      new iam.PolicyStatement({
+        sid: GRANT_SIDS.reads,
+        actions: BUCKET_READS,
+        resources: [anyBucket],
+        conditions: { StringEquals: thisAccount },
+      }),
+    );
+    acknowledgeFindings({ accountGrants: { role: this.role, objects: probeObjects, buckets: anyBucket } });
   }
 
   /**
@@ -404,6 +469,74 @@ export class StackEncryptionCheck extends Construct {
   private belongsHere(construct: IConstruct): boolean {
     return Stack.of(construct) === Stack.of(this) && construct.node.defaultChild instanceof CfnResource;
   }
+}
+
+/**
+ * `value` as JSON when it holds no token but those of `selfTokens` (replaced by their
+ * placeholders), with keys in a fixed order; undefined when it holds any other token, which
+ * only resolving can turn into what the template says.
+ */
+function literalJson(value: unknown, selfTokens: Readonly<Record<string, string>>): string | undefined {
+  let unresolvable = false;
+  const literal = (node: unknown): unknown => {
+    if (unresolvable || node === undefined || node === null || typeof node === 'number' || typeof node === 'boolean') {
+      return node;
+    }
+    if (typeof node === 'string') {
+      let text = node;
+      for (const [token, placeholder] of Object.entries(selfTokens)) {
+        text = text.split(token).join(placeholder);
+      }
+      unresolvable ||= Token.isUnresolved(text);
+      return text;
+    }
+    if (Array.isArray(node)) {
+      return node.map(literal);
+    }
+    if (typeof node !== 'object' || Tokenization.isResolvable(node) || Object.getPrototypeOf(node) !== Object.prototype && Object.getPrototypeOf(node) !== null) {
+      // An intrinsic, a Lazy or any class instance: only resolving can say what it renders to.
+      unresolvable = true;
+      return undefined;
+    }
+    const record = node as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(record).sort().filter((k) => record[k] !== undefined).map((k) => [k, literal(record[k])]));
+  };
+  const result = literal(value);
+  return unresolvable ? undefined : JSON.stringify(result);
+}
+
+/**
+ * `entries` with every expectation that all of them state, and at least two state alike, moved
+ * into `Defaults` (the most common value; on a tie, the first in key order). Values are compared
+ * resolved, so two references to the same key ARN count as equal.
+ */
+function withDefaults(entries: readonly { readonly entry: CheckEntry; readonly resolved: Record<string, unknown> }[]): RenderedStackCheckProperties {
+  const defaults: Record<string, unknown> = {};
+  const shared = new Map<string, string>();
+  for (const field of EXPECTATION_FIELDS) {
+    if (entries.some(({ resolved }) => resolved[field] === undefined)) {
+      continue;
+    }
+    const counts = new Map<string, { count: number; value: unknown }>();
+    for (const { entry, resolved } of entries) {
+      const json = JSON.stringify(resolved[field]);
+      const seen = counts.get(json);
+      counts.set(json, { count: (seen?.count ?? 0) + 1, value: seen?.value ?? entry[field] });
+    }
+    let best: [string, { count: number; value: unknown }] | undefined;
+    for (const candidate of counts) {
+      if (!best || candidate[1].count > best[1].count) {
+        best = candidate;
+      }
+    }
+    if (best && best[1].count >= 2) {
+      defaults[field] = best[1].value;
+      shared.set(field, best[0]);
+    }
+  }
+  const buckets = entries.map(({ entry, resolved }) => Object.fromEntries(Object.entries(entry)
+    .filter(([field]) => !shared.has(field) || JSON.stringify(resolved[field]) !== shared.get(field))) as Partial<CheckEntry>);
+  return { Defaults: shared.size > 0 ? defaults : undefined, Buckets: buckets };
 }
 
 /** Refuses settings that cannot work, naming the property and the fix. Unresolved tokens are not checked. */

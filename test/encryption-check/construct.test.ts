@@ -6,6 +6,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
   BucketEncryptionPolicy, CustomerProvidedKeys, EncryptedBucket, EncryptionCheck, EncryptionHeaders, S3EncryptionKey, ViolationAction,
 } from '../../src';
+import { stackPropertiesOf } from '../../src/encryption-check/handler/properties';
+import { StackEncryptionCheck } from '../../src/encryption-check/stack-check';
 import { maskedTemplate, TEST_ENV, testStack } from '../util/template';
 
 const HANDLER_ROLE = 'CdkS3EncryptionCheckHandlerRoleA6C1399B';
@@ -84,12 +86,12 @@ describe('one check per stack', () => {
   });
 
   test('properties too large for one asynchronous Lambda event fail at synth, naming the size and the fix', () => {
-    const app = new App({ context: { 'cdk-s3-encryption:checkPropertiesLimit': 1_000 } });
+    const app = new App({ context: { 'cdk-s3-encryption:checkPropertiesLimit': 500 } });
     const stack = new Stack(app, 'Big', { env: TEST_ENV });
     for (let i = 0; i < 5; i++) {
       new EncryptedBucket(stack, `Bucket${i}`);
     }
-    expect(() => app.synth()).toThrow(/CdkS3EncryptionCheck\] the encryption check's properties take \d+ characters for 5 buckets, more than 1000: .* Split the buckets over several stacks/);
+    expect(() => app.synth()).toThrow(/CdkS3EncryptionCheck\] the encryption check's properties take \d+ characters for 5 buckets, more than 500: .* Split the buckets over several stacks/);
   });
 
   test('the check is per stack, not shared across stacks or apps', () => {
@@ -137,7 +139,7 @@ describe('one check per stack', () => {
 });
 
 describe('permissions: no role principal in any resource policy', () => {
-  test('every bucket and key policy statement names no role: Allows are {"AWS": "*"} under the handler\'s fixed aws:userid', () => {
+  test('bucket policies carry no Allow for the check, and no statement names a role', () => {
     const { stack } = testStack();
     new EncryptedBucket(stack, 'A');
     new EncryptedBucket(stack, 'B', { encryption: s3.BucketEncryption.KMS });
@@ -148,42 +150,58 @@ describe('permissions: no role principal in any resource policy', () => {
     for (const { statement } of statements) {
       expect(JSON.stringify(statement.Principal ?? '')).not.toMatch(/Role|Arn/);
     }
+    const bucketPolicies = Object.keys(template.findResources('AWS::S3::BucketPolicy'));
+    expect(statements.filter(({ resource, statement }) => bucketPolicies.includes(resource) && statement.Effect === 'Allow')).toEqual([]);
+    // One per key, under the handler's aws:userid.
     const grants = statements.filter(({ statement }) => statement.Effect === 'Allow' && String(statement.Sid).startsWith('AllowEncryptionCheck'));
-    // Two per bucket, one per key.
-    expect(grants).toHaveLength(3 * 2 + 2);
+    expect(grants).toHaveLength(2);
     for (const { statement } of grants) {
       expect(statement.Principal).toEqual({ AWS: '*' });
       expect((statement.Condition as Record<string, Record<string, unknown>>).StringEquals['aws:userid']).toEqual(HANDLER_USERID);
     }
   });
 
-  test('an EncryptedBucket grants the probe prefix and the three configuration reads, and the listing only under the prefix', () => {
+  test('the role holds the probe prefix, the listing of it and three configuration reads, on buckets of this account only', () => {
     const { stack } = testStack();
     new EncryptedBucket(stack, 'B');
-    const template = Template.fromStack(stack);
-    const bucketArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^B'), 'Arn'] };
-    template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          {
-            Sid: 'AllowEncryptionCheckProbes',
-            Effect: 'Allow',
-            Principal: { AWS: '*' },
-            Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetEncryptionConfiguration', 's3:GetBucketPolicy', 's3:GetBucketObjectLockConfiguration'],
-            Resource: [bucketArn, { 'Fn::Join': ['', [bucketArn, '/.cdk-s3-encryption-check/*']] }],
-            Condition: { StringEquals: { 'aws:userid': HANDLER_USERID } },
-          },
-          {
-            Sid: 'AllowEncryptionCheckProbeListing',
-            Effect: 'Allow',
-            Principal: { AWS: '*' },
-            Action: 's3:ListBucketVersions',
-            Resource: bucketArn,
-            Condition: { StringEquals: { 'aws:userid': HANDLER_USERID }, StringLike: { 's3:prefix': '.cdk-s3-encryption-check/*' } },
-          },
-        ]),
-      },
+    const anyBucket = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::*']] };
+    const thisAccount = { 'aws:ResourceAccount': '111111111111' };
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', {
+      Policies: [{
+        PolicyName: 'EncryptionCheckHandler',
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'ProbeObjectsInThisAccount',
+              Effect: 'Allow',
+              Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
+              Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::*/.cdk-s3-encryption-check/*']] },
+              Condition: { StringEquals: thisAccount },
+            },
+            {
+              Sid: 'ListProbePrefixInThisAccount',
+              Effect: 'Allow',
+              Action: 's3:ListBucketVersions',
+              Resource: anyBucket,
+              Condition: { StringEquals: thisAccount, StringLike: { 's3:prefix': '.cdk-s3-encryption-check/*' } },
+            },
+            {
+              Sid: 'ReadEncryptionConfigurationInThisAccount',
+              Effect: 'Allow',
+              Action: ['s3:GetEncryptionConfiguration', 's3:GetBucketPolicy', 's3:GetBucketObjectLockConfiguration'],
+              Resource: anyBucket,
+              Condition: { StringEquals: thisAccount },
+            },
+          ]),
+        },
+      }],
     });
+  });
+
+  test('a stack that checks only imported buckets gets no account-wide grant', () => {
+    const { stack } = testStack();
+    new EncryptionCheck(stack, 'Imported', { bucket: s3.Bucket.fromBucketName(stack, 'I', 'imported-bucket') });
+    expect(JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::Role'))).not.toContain('InThisAccount');
   });
 
   test('a KMS bucket\'s key allows GenerateDataKey/Decrypt to the handler\'s aws:userid only through S3 in this account', () => {
@@ -315,8 +333,10 @@ describe('permissions: no role principal in any resource policy', () => {
 });
 
 describe('expectations', () => {
+  /** Every bucket's entry as the handler reads it: with the shared Defaults applied. */
   function entries(stack: Stack): Record<string, unknown>[] {
-    return Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK].Properties.Buckets;
+    const properties = Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK].Properties;
+    return properties.Buckets.map((entry: Record<string, unknown>) => ({ ...properties.Defaults, ...entry }));
   }
 
   test('EncryptedBucket passes its own settings and policy Sids, and the check waits for its bucket policy and key', () => {
@@ -338,13 +358,83 @@ describe('expectations', () => {
     expect(check.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^BPolicy/), expect.stringMatching(/^BKey/)]));
   });
 
+  test('expectations the buckets share are written once, in Defaults; an entry keeps only what differs', () => {
+    const { stack } = testStack();
+    const a = new EncryptedBucket(stack, 'A');
+    new EncryptedBucket(stack, 'B');
+    const c = new EncryptedBucket(stack, 'C', { customerProvidedKeys: CustomerProvidedKeys.ALLOW });
+    const properties = Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK].Properties;
+    expect(properties.Defaults).toEqual({
+      ExpectSseC: 'BLOCKED',
+      ExpectAlgorithm: 'AES256',
+      ExpectHeaders: 'DENY_MISMATCH',
+      ExpectPolicySids: ['DenyInsecureTransport', 'DenyOutdatedTls', 'DenySseCUploads', 'DenyMismatchedEncryptionHeader'],
+      OnViolation: 'FAIL',
+    });
+    const entryOf = (bucket: EncryptedBucket) => properties.Buckets.find((e: { Key: string }) => e.Key === bucket.encryptionCheck!.checkKey);
+    expect(entryOf(a)).toEqual({ Key: a.encryptionCheck!.checkKey, BucketName: { Ref: expect.stringMatching(/^A/) }, Fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(entryOf(c)).toEqual({
+      Key: c.encryptionCheck!.checkKey,
+      BucketName: { Ref: expect.stringMatching(/^C/) },
+      ExpectSseC: 'ALLOWED',
+      ExpectPolicySids: ['DenyInsecureTransport', 'DenyOutdatedTls', 'DenyMismatchedEncryptionHeader'],
+      Fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
+  });
+
+  test('an expectation some bucket does not state never becomes a default: an entry could not unset it', () => {
+    const { stack } = testStack();
+    new EncryptedBucket(stack, 'A');
+    new EncryptedBucket(stack, 'B');
+    // Checked for SSE-C only: no ExpectAlgorithm, no ExpectHeaders, no Sids.
+    new EncryptionCheck(stack, 'Imported', { bucket: s3.Bucket.fromBucketName(stack, 'I', 'imported-bucket') });
+    const properties = Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK].Properties;
+    expect(properties.Defaults).toEqual({ ExpectSseC: 'BLOCKED', OnViolation: 'FAIL' });
+    expect(properties.Buckets.find((e: { BucketName: unknown }) => e.BucketName === 'imported-bucket')).toEqual({
+      Key: expect.any(String), BucketName: 'imported-bucket', Fingerprint: expect.any(String),
+    });
+  });
+
+  test('a single bucket states everything in its entry (nothing to share)', () => {
+    const { stack } = testStack();
+    new EncryptedBucket(stack, 'A');
+    const properties = Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK].Properties;
+    expect(properties.Defaults).toBeUndefined();
+    expect(properties.Buckets[0]).toEqual(expect.objectContaining({ ExpectSseC: 'BLOCKED', ExpectAlgorithm: 'AES256', OnViolation: 'FAIL' }));
+  });
+
+  test('what the handler reads back, Defaults applied, is every bucket\'s full entry', () => {
+    const { stack } = testStack();
+    const key = new S3EncryptionKey(stack, 'Key');
+    new EncryptedBucket(stack, 'A');
+    new EncryptedBucket(stack, 'B', { encryptionKey: key });
+    new EncryptedBucket(stack, 'C', { encryptionKey: key, encryptionHeaders: EncryptionHeaders.REQUIRE });
+    new EncryptedBucket(stack, 'D', { encryption: s3.BucketEncryption.DSSE });
+    new EncryptionCheck(stack, 'Warned', { bucket: s3.Bucket.fromBucketName(stack, 'W', 'warned-bucket'), onViolation: ViolationAction.WARN });
+    new EncryptionCheck(stack, 'Imported', { bucket: s3.Bucket.fromBucketName(stack, 'I', 'imported-bucket') });
+    // As CloudFormation would hand them over: references replaced by the names and ARNs they stand for.
+    const deployed = (value: unknown): unknown => JSON.parse(JSON.stringify(value), (_key, v) => {
+      if (v && typeof v === 'object' && typeof v.Ref === 'string') {
+        return `bucket-${v.Ref.toLowerCase()}`;
+      }
+      if (v && typeof v === 'object' && Array.isArray(v['Fn::GetAtt'])) {
+        return `arn:aws:kms:eu-west-1:111111111111:key/${v['Fn::GetAtt'][0]}`;
+      }
+      return v;
+    });
+    const rendered = deployed(Template.fromStack(stack).findResources('Custom::S3EncryptionCheck')[CHECK].Properties) as Record<string, unknown>;
+    const full = deployed(stack.resolve(StackEncryptionCheck.of(stack).checkEntries));
+    expect(rendered.Defaults).toBeDefined();
+    expect(stackPropertiesOf({ ...rendered, ServiceToken: 'x' }).Buckets).toEqual(full);
+  });
+
   test('EncryptedBucket adds a lifecycle backstop on the probe prefix', () => {
     const { stack } = testStack();
     new EncryptedBucket(stack, 'B');
     Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
-          Match.objectLike({ Id: 'ExpireEncryptionCheckProbes', Prefix: '.cdk-s3-encryption-check/', ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }),
+          { Prefix: '.cdk-s3-encryption-check/', ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Status: 'Enabled' },
         ]),
       },
     });

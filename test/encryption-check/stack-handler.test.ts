@@ -11,6 +11,7 @@ import { entry, PHYSICAL_ID, stackCreateEvent, stackDeleteEvent, stackProperties
 import { accessDenied, awsError, s3Mock, testEnv, useStrictS3Mock } from './mock-s3';
 import { mapBounded, BatchError } from '../../src/encryption-check/handler/batch';
 import { changedEntries, checkPrefix, handleEvent } from '../../src/encryption-check/handler/on-event';
+import { stackPropertiesOf } from '../../src/encryption-check/handler/properties';
 import { CheckEntry } from '../../src/encryption-check/types';
 
 const SIDS = ['DenyInsecureTransport', 'DenySseCUploads'];
@@ -160,6 +161,49 @@ describe('Update re-checks what changed', () => {
     const response = await handleEvent(stackUpdateEvent(stackProperties([a, b], []), stackProperties([a, b], [])) as never, testEnv());
     expect(response.Status).toBe('SUCCESS');
     expect(s3Mock.calls()).toHaveLength(0);
+  });
+});
+
+describe('Defaults: expectations stated once for every bucket', () => {
+  const shared = { ExpectSseC: 'BLOCKED', ExpectAlgorithm: 'AES256', ExpectPolicySids: SIDS, OnViolation: 'FAIL' };
+  const compact = (key: string, bucket: string, props: Record<string, unknown> = {}) => ({ Key: key, BucketName: bucket, Fingerprint: '0', ...props });
+
+  test('each entry gets the defaults, and an entry\'s own value wins', () => {
+    const props = stackPropertiesOf({ ServiceToken: 'x', Defaults: shared, Buckets: [compact('a', 'bucket-a'), compact('b', 'bucket-b', { ExpectSseC: 'ALLOWED' })] });
+    expect(props.Buckets).toEqual([
+      { ...shared, ...compact('a', 'bucket-a') },
+      { ...shared, ...compact('b', 'bucket-b'), ExpectSseC: 'ALLOWED' },
+    ]);
+  });
+
+  test.each([
+    ['a default that is not an expectation', { ...shared, BucketName: 'bucket-x' }, /Defaults\.BucketName is not an expectation that can be shared/],
+    ['an unknown default', { ...shared, ExpectSSEC: 'BLOCKED' }, /Defaults\.ExpectSSEC is not an expectation that can be shared/],
+    ['Defaults not an object', ['BLOCKED'], /Defaults must be an object of expectations \(or absent\), got \["BLOCKED"\]/],
+    ['an invalid default value, named in every entry it applies to', { ...shared, ExpectSseC: 'blocked' }, /Buckets\[0\] \(bucket-a\)\.ExpectSseC \(from Defaults\) must be BLOCKED, ALLOWED or REQUIRED, got 'blocked'/],
+  ])('%s fails closed', async (_name, defaults, message) => {
+    fakeS3();
+    const response = await handleEvent(stackCreateEvent({ ServiceToken: 'x', Defaults: defaults, Buckets: [compact('a', 'bucket-a')] } as never) as never, testEnv());
+    expect(response).toMatchObject({ Status: 'FAILED', Reason: expect.stringMatching(message) });
+    expect(s3Mock.calls()).toHaveLength(0);
+  });
+
+  test('Update compares full expectations: moving a value into Defaults is not a change, changing a default is', () => {
+    const full = [entry({ ...shared, Key: 'a', BucketName: 'bucket-a' } as never), entry({ ...shared, Key: 'b', BucketName: 'bucket-b' } as never)];
+    const written = { ServiceToken: 'x', Defaults: shared, Buckets: [compact('a', 'bucket-a', { ExpectHeaders: 'DENY_MISMATCH' }), compact('b', 'bucket-b')] };
+    const parsed = stackPropertiesOf(written);
+    // From the old flat form (as deployed before Defaults existed) to Defaults: only the entry whose expectations changed.
+    expect(changedEntries(parsed, stackProperties(full, [])).map((e) => e.Key)).toEqual(['a']);
+    // A changed default changes every entry it applies to.
+    expect(changedEntries(stackPropertiesOf({ ...written, Defaults: { ...shared, OnViolation: 'WARN' } }), written).map((e) => e.Key)).toEqual(['a', 'b']);
+    expect(changedEntries(parsed, written)).toEqual([]);
+  });
+
+  test('Delete with Defaults cleans every bucket up', async () => {
+    fakeS3();
+    const response = await handleEvent(stackDeleteEvent({ ServiceToken: 'x', Defaults: shared, Buckets: [compact('a', 'bucket-a'), compact('b', 'bucket-b')] }) as never, testEnv());
+    expect(response.Status).toBe('SUCCESS');
+    expect(s3Mock.commandCalls(ListObjectVersionsCommand).map((call) => call.args[0].input.Bucket).sort()).toEqual(['bucket-a', 'bucket-b']);
   });
 });
 

@@ -7,18 +7,25 @@ import { PolicyDocument } from './policy-check';
 import { OWNER_ACCOUNT } from './s3-requests';
 import { simulate } from './simulator';
 import { EncryptedBucket } from '../../src';
+import { GRANT_SIDS } from '../../src/encryption-check/stack-check';
 
 /**
  * The grants of the stack's one encryption check, proven with the policy simulator: the handler
  * can do its job on every bucket of the stack (probe objects, configuration reads, the listing
- * of its own prefix, the bucket's key through S3), nothing else; and no other principal of the
- * account gains anything from the statements that name no role principal (`{"AWS": "*"}`
- * narrowed to the handler's fixed `aws:userid`, `<RoleId>:<FunctionName>`).
+ * of its own prefix, the bucket's key through S3) and nothing else; no other principal gains
+ * anything; and no bucket policy names the handler at all.
  *
- * The simulator evaluates `aws:userid` from the request context as AWS does from the caller's
- * session; AWS sets it for a role session to `<RoleId>:<RoleSessionName>`, and Lambda names the
- * session after the function, which no other principal can reproduce: the role id is unique,
- * and only lambda.amazonaws.com may assume the role.
+ * The bucket grants are in the handler role's own policy, constant in size: objects only under
+ * `.cdk-s3-encryption-check/`, listing only of that prefix, three configuration reads, each on
+ * the buckets of the stack's account only (`aws:ResourceAccount`, which AWS sets to the bucket
+ * owner's account). This is the documented trade-off: the handler could also probe other
+ * buckets of the account, under the prefix, and read their encryption settings; the rows below
+ * prove that and that nothing beyond it is possible.
+ *
+ * The key grant stays in the key's own policy, `{"AWS": "*"}` narrowed to the handler's fixed
+ * `aws:userid` (`<RoleId>:<FunctionName>`). AWS sets `aws:userid` for a role session to
+ * `<RoleId>:<RoleSessionName>`, and Lambda names the session after the function, which no other
+ * principal can reproduce: the role id is unique, and only lambda.amazonaws.com may assume it.
  */
 
 const stack = newStack();
@@ -39,7 +46,7 @@ const SAME_ROLE_OTHER_SESSION = { arn: HANDLER.arn.replace(/\/[^/]+$/, '/other-s
 const OTHER_ROLE = { arn: `arn:aws:sts::${OWNER_ACCOUNT}:assumed-role/App/app`, userid: 'AROAOTHERROLE0000000:app' };
 const FOREIGN = { arn: 'arn:aws:sts::222222222222:assumed-role/Foreign/x', userid: 'AROAFOREIGN000000000:x' };
 
-/** The handler role's own identity policies, resolved: they grant nothing on buckets or keys. */
+/** The handler role's own identity policies, resolved. */
 const handlerIdentity: SimulationIdentityPolicy[] = (() => {
   const role = template.Resources!.CdkS3EncryptionCheckHandlerRoleA6C1399B;
   const policies = resolver.resolve(role.Properties!.Policies) as { PolicyName: string; PolicyDocument: PolicyDocument }[];
@@ -61,17 +68,20 @@ const TLS = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3' };
 type Caller = { arn: string; userid: string };
 
 async function s3Outcome(
-  caller: Caller, bucket: EncryptedBucket, action: string, resource: string, context: Record<string, string> = {}, identity = handlerIdentity,
+  caller: Caller, bucket: EncryptedBucket, action: string, resource: string, context: Record<string, string> = {},
+  options: { readonly account?: string; readonly name?: string; readonly policy?: PolicyDocument } = {},
 ) {
-  const name = resolver.ref(logicalId(bucket));
+  const name = options.name ?? resolver.ref(logicalId(bucket));
+  const account = options.account ?? OWNER_ACCOUNT;
   const arn = resource.replace('<bucket>', `arn:aws:s3:::${name}`);
   const outcome = await simulate({
     principal: caller.arn,
     action,
     resource: arn,
-    resourceAccount: OWNER_ACCOUNT,
-    context: { ...TLS, 'aws:userid': caller.userid, ...context },
-  }, { resourcePolicy: bucketPolicyOf(bucket), identityPolicies: caller === HANDLER ? identity : [] });
+    resourceAccount: account,
+    // AWS sets aws:ResourceAccount to the account that owns the bucket.
+    context: { ...TLS, 'aws:userid': caller.userid, 'aws:ResourceAccount': account, ...context },
+  }, { resourcePolicy: options.policy ?? bucketPolicyOf(bucket), identityPolicies: caller === HANDLER ? handlerIdentity : [] });
   return outcome.result;
 }
 
@@ -105,6 +115,7 @@ describe.each([['SSE-S3', sseS3], ['SSE-KMS', sseKms]])('the handler on an %s En
     ['s3:PutBucketPolicy', '<bucket>'],
     ['s3:DeleteBucketPolicy', '<bucket>'],
     ['s3:PutEncryptionConfiguration', '<bucket>'],
+    ['s3:PutLifecycleConfiguration', '<bucket>'],
     ['s3:DeleteBucket', '<bucket>'],
     ['s3:PutObjectAcl', PROBE],
   ])('can not %s %s', async (action, resource) => {
@@ -112,18 +123,58 @@ describe.each([['SSE-S3', sseS3], ['SSE-KMS', sseKms]])('the handler on an %s En
   });
 
   test.each([
-    ['another session of the handler role', SAME_ROLE_OTHER_SESSION],
     ['another role of the account', OTHER_ROLE],
     ['a principal of another account', FOREIGN],
-  ])('%s gains nothing from the check\'s statements', async (_who, caller) => {
+  ])('%s gains nothing: the bucket policy allows nobody anything', async (_who, caller) => {
     for (const [action, resource] of [['s3:PutObject', PROBE], ['s3:GetObject', PROBE], ['s3:GetBucketPolicy', '<bucket>'], ['s3:GetEncryptionConfiguration', '<bucket>']]) {
       expect(await s3Outcome(caller, bucket, action, resource)).toBe('ImplicitlyDenied');
     }
     expect(await s3Outcome(caller, bucket, 's3:ListBucketVersions', '<bucket>', { 's3:prefix': '.cdk-s3-encryption-check/' })).toBe('ImplicitlyDenied');
   });
 
+  test('the bucket policy has no Allow statement and names no principal but "*" in its denies', () => {
+    const statements = bucketPolicyOf(bucket).Statement as { Effect: string; Principal?: unknown }[];
+    expect(statements.filter((s) => s.Effect !== 'Deny')).toEqual([]);
+    expect(new Set(statements.map((s) => JSON.stringify(s.Principal)))).toEqual(new Set([JSON.stringify({ AWS: '*' })]));
+  });
+
   test('the grant does not bypass the bucket\'s own denies: plain HTTP is still refused to the handler', async () => {
     expect(await s3Outcome(HANDLER, bucket, 's3:PutObject', PROBE, { 'aws:SecureTransport': 'false' })).toBe('ExplicitlyDenied');
+  });
+});
+
+describe('the handler on buckets that are not the stack\'s (the account-wide trade-off)', () => {
+  const OTHER = 'someone-elses-bucket';
+  /** A bucket policy that allows every principal everything: only the handler's own policy can refuse. */
+  const OPEN: PolicyDocument = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 's3:*', Resource: [`arn:aws:s3:::${OTHER}`, `arn:aws:s3:::${OTHER}/*`] }],
+  } as PolicyDocument;
+  const NONE: PolicyDocument = { Version: '2012-10-17', Statement: [] } as unknown as PolicyDocument;
+
+  test.each([
+    ['s3:PutObject', PROBE],
+    ['s3:GetEncryptionConfiguration', '<bucket>'],
+  ])('can %s %s of another bucket of the same account (documented)', async (action, resource) => {
+    expect(await s3Outcome(HANDLER, sseS3, action, resource, {}, { name: OTHER, policy: NONE })).toBe('Allowed');
+  });
+
+  test.each([
+    ['s3:PutObject', '<bucket>/data/file'],
+    ['s3:GetObject', '<bucket>/data/file'],
+    ['s3:DeleteObjectVersion', '<bucket>/data/file'],
+  ])('can not %s %s of another bucket of the same account', async (action, resource) => {
+    expect(await s3Outcome(HANDLER, sseS3, action, resource, {}, { name: OTHER, policy: NONE })).toBe('ImplicitlyDenied');
+    expect(await s3Outcome(HANDLER, sseS3, 's3:ListBucketVersions', '<bucket>', { 's3:prefix': 'data/' }, { name: OTHER, policy: NONE })).toBe('ImplicitlyDenied');
+  });
+
+  test.each([
+    ['s3:PutObject', PROBE],
+    ['s3:GetObject', PROBE],
+    ['s3:GetEncryptionConfiguration', '<bucket>'],
+    ['s3:GetBucketPolicy', '<bucket>'],
+  ])('can not %s %s of a bucket in another account, even one whose policy allows everyone', async (action, resource) => {
+    expect(await s3Outcome(HANDLER, sseS3, action, resource, {}, { name: OTHER, account: '222222222222', policy: OPEN })).toBe('ImplicitlyDenied');
   });
 });
 
@@ -164,8 +215,14 @@ describe('the handler and the key of an SSE-KMS EncryptedBucket', () => {
 });
 
 describe('the handler role itself', () => {
-  test('holds no S3 or KMS permission of its own: every bucket and key grant is in that resource\'s policy', () => {
-    const actions = JSON.stringify(handlerIdentity);
-    expect(actions).not.toMatch(/"s3:|"kms:/);
+  test('holds exactly the constant account-wide grants: nothing in it names a bucket', () => {
+    const statements = handlerIdentity.flatMap((p) => p.policy.Statement as { Sid?: string; Resource: unknown; Condition?: Record<string, Record<string, unknown>> }[]);
+    const s3Statements = statements.filter((s) => JSON.stringify(s).includes('"s3:'));
+    expect(s3Statements.map((s) => s.Sid).sort()).toEqual([GRANT_SIDS.list, GRANT_SIDS.objects, GRANT_SIDS.reads].sort());
+    for (const statement of s3Statements) {
+      expect(statement.Condition?.StringEquals?.['aws:ResourceAccount']).toBe(OWNER_ACCOUNT);
+      expect([statement.Resource].flat()).toEqual([expect.stringMatching(/^arn:aws:s3:::\*(\/\.cdk-s3-encryption-check\/\*)?$/)]);
+    }
+    expect(JSON.stringify(handlerIdentity)).not.toMatch(/"kms:/);
   });
 });

@@ -1,4 +1,4 @@
-import { ATTRIBUTE_NAMES, CheckAttributes, CheckEntry, StackCheckProperties } from '../types';
+import { ATTRIBUTE_NAMES, CheckAttributes, CheckEntry, EXPECTATION_FIELDS, StackCheckProperties } from '../types';
 
 /**
  * Validation of everything the handler reads from a CloudFormation event. CloudFormation sends
@@ -90,6 +90,7 @@ export function stackPropertiesOf(raw: unknown): StackCheckProperties {
     throw new InvalidEvent(`ResourceProperties must be an object, got ${show(raw)}`);
   }
   const problems: string[] = [];
+  const defaults = defaultsOf(raw.Defaults, problems);
   const buckets = raw.Buckets;
   const entries: CheckEntry[] = [];
   if (!Array.isArray(buckets)) {
@@ -97,7 +98,7 @@ export function stackPropertiesOf(raw: unknown): StackCheckProperties {
   } else {
     const keys = new Set<string>();
     buckets.forEach((entry, index) => {
-      const parsed = entryOf(entry, `Buckets[${index}]`, problems);
+      const parsed = entryOf(isRecord(entry) ? { ...defaults, ...entry } : entry, `Buckets[${index}]`, problems, defaults);
       if (parsed) {
         if (keys.has(parsed.Key)) {
           problems.push(`Buckets[${index}].Key ${show(parsed.Key)} appears more than once`);
@@ -126,7 +127,7 @@ export function stackPropertiesOf(raw: unknown): StackCheckProperties {
     }
   }
   for (const field of Object.keys(raw)) {
-    if (!['ServiceToken', 'ServiceTimeout', 'Buckets', 'Attributes'].includes(field)) {
+    if (!['ServiceToken', 'ServiceTimeout', 'Defaults', 'Buckets', 'Attributes'].includes(field)) {
       problems.push(`unknown property ${field}`);
     }
   }
@@ -136,14 +137,35 @@ export function stackPropertiesOf(raw: unknown): StackCheckProperties {
   return { Buckets: entries, Attributes: attributes };
 }
 
-function entryOf(raw: unknown, where: string, problems: string[]): CheckEntry | undefined {
+/**
+ * The expectations stated once for every bucket (`Defaults`): an object of expectation fields
+ * only. Their values are validated with each entry they apply to, where a problem names both.
+ */
+function defaultsOf(raw: unknown, problems: string[]): Record<string, unknown> {
+  if (raw === undefined) {
+    return {};
+  }
+  if (!isRecord(raw)) {
+    problems.push(`Defaults must be an object of expectations (or absent), got ${show(raw)}`);
+    return {};
+  }
+  for (const field of Object.keys(raw)) {
+    if (!(EXPECTATION_FIELDS as readonly string[]).includes(field)) {
+      problems.push(`Defaults.${field} is not an expectation that can be shared (allowed: ${EXPECTATION_FIELDS.join(', ')})`);
+    }
+  }
+  return Object.fromEntries(Object.entries(raw).filter(([field]) => (EXPECTATION_FIELDS as readonly string[]).includes(field)));
+}
+
+function entryOf(raw: unknown, where: string, problems: string[], defaults: Record<string, unknown> = {}): CheckEntry | undefined {
   if (!isRecord(raw)) {
     problems.push(`${where} must be an object, got ${show(raw)}`);
     return undefined;
   }
   const before = problems.length;
   const name = typeof raw.BucketName === 'string' ? ` (${raw.BucketName})` : '';
-  const at = (field: string) => `${where}${name}.${field}`;
+  // A value that came from Defaults says so: the fix is there, not in the entry.
+  const at = (field: string) => `${where}${name}.${field}${field in defaults && raw[field] === defaults[field] ? ' (from Defaults)' : ''}`;
   const required = (field: string, pattern: RegExp, what: string) => {
     const value = raw[field];
     if (typeof value !== 'string' || !pattern.test(value)) {
@@ -197,8 +219,11 @@ function entryOf(raw: unknown, where: string, problems: string[]): CheckEntry | 
  */
 export function knownBucketsOf(raw: unknown): { readonly key: string; readonly bucketName: string; readonly entry: Record<string, unknown> }[] {
   const buckets = isRecord(raw) && Array.isArray(raw.Buckets) ? raw.Buckets : [];
+  // With Defaults applied, so that an Update compares full expectations, whichever way they were written.
+  const defaults = isRecord(raw) && isRecord(raw.Defaults) ? raw.Defaults : {};
   return buckets
     .filter(isRecord)
+    .map((entry) => ({ ...defaults, ...entry }))
     .filter((entry) => typeof entry.Key === 'string' && KEY_PATTERN.test(entry.Key) && typeof entry.BucketName === 'string' && BUCKET_PATTERN.test(entry.BucketName))
     .map((entry) => ({ key: entry.Key as string, bucketName: entry.BucketName as string, entry }));
 }
