@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { Annotations, ArnFormat, CfnResource, CustomResource, Duration, Fn, Lazy, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnResource, CustomResource, Duration, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -478,31 +478,26 @@ export class StackEncryptionCheck extends Construct {
  */
 function literalJson(value: unknown, selfTokens: Readonly<Record<string, string>>): string | undefined {
   let unresolvable = false;
-  const literal = (node: unknown): unknown => {
-    if (unresolvable || node === undefined || node === null || typeof node === 'number' || typeof node === 'boolean') {
-      return node;
+  // The replacer sees each value before its toJSON() (as `this[key]`): an intrinsic, a Lazy or
+  // any other class instance can only be turned into what the template says by resolving.
+  let json = JSON.stringify(value, function (this: Record<string, unknown>, key: string, node: unknown) {
+    const original = this[key];
+    if (typeof original === 'number') {
+      unresolvable ||= Token.isUnresolved(original);
+    } else if (original !== null && typeof original === 'object' && !Array.isArray(original)) {
+      const prototype = Object.getPrototypeOf(original);
+      unresolvable ||= prototype !== Object.prototype && prototype !== null;
     }
-    if (typeof node === 'string') {
-      let text = node;
-      for (const [token, placeholder] of Object.entries(selfTokens)) {
-        text = text.split(token).join(placeholder);
-      }
-      unresolvable ||= Token.isUnresolved(text);
-      return text;
-    }
-    if (Array.isArray(node)) {
-      return node.map(literal);
-    }
-    if (typeof node !== 'object' || Tokenization.isResolvable(node) || Object.getPrototypeOf(node) !== Object.prototype && Object.getPrototypeOf(node) !== null) {
-      // An intrinsic, a Lazy or any class instance: only resolving can say what it renders to.
-      unresolvable = true;
-      return undefined;
-    }
-    const record = node as Record<string, unknown>;
-    return Object.fromEntries(Object.keys(record).sort().filter((k) => record[k] !== undefined).map((k) => [k, literal(record[k])]));
-  };
-  const result = literal(value);
-  return unresolvable ? undefined : JSON.stringify(result);
+    return node;
+  });
+  if (unresolvable || json === undefined) {
+    return undefined;
+  }
+  for (const [token, placeholder] of Object.entries(selfTokens)) {
+    json = json.split(token).join(placeholder);
+  }
+  // Any token left in a string (or a list) is someone else's.
+  return Token.isUnresolved(json) || json.includes('#{Token[') ? undefined : json;
 }
 
 /**
