@@ -191,6 +191,12 @@ const benchSynth = project.addTask('bench:synth', {
 });
 benchSynth.spawn(project.bundler.bundleTask);
 benchSynth.exec('ts-node -P test/tsconfig.json --prefer-ts-exts --transpile-only bench/synth.ts', { receiveArgs: true });
+// The same comparison counted in instructions (valgrind), which repeat where CPU time does not.
+const benchInstructions = project.addTask('bench:instructions', {
+  description: 'Counts the instructions of one synth of 100 buckets per side under valgrind: a steady synth-cost ratio (`-- --kms` for SSE-KMS)',
+});
+benchInstructions.spawn(project.bundler.bundleTask);
+benchInstructions.exec('ts-node -P test/tsconfig.json --prefer-ts-exts --transpile-only bench/synth-instructions.ts', { receiveArgs: true });
 const bench = project.addTask('bench', { description: 'Runs every benchmark: bench:synth, then bench:check' });
 bench.spawn(benchSynth);
 bench.spawn(benchCheck);

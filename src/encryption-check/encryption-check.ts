@@ -98,9 +98,13 @@ export interface EncryptionCheckProps {
  * bucket. On Update only buckets whose expectations, encryption configuration or bucket policy
  * changed in the template are probed again.
  *
- * For a bucket of the same stack, the handler's access is granted in the bucket's own policy
- * (and its key's policy) to `aws:userid` `<handler role id>:<function name>`, never to a role
- * principal; for an imported or other-stack bucket, in the handler role's identity policy.
+ * For a bucket of the same stack, the handler's access comes from three constant statements in
+ * its role's own policy, limited to buckets of the stack's account: objects only under the probe
+ * prefix, the listing of that prefix, and three configuration reads (the handler could probe
+ * under that prefix in any bucket of the account, never outside it). Bucket policies get no
+ * statement. A same-stack key allows the handler in its own policy, to `aws:userid`
+ * `<handler role id>:<function name>`, never to a role principal. An imported or other-stack
+ * bucket or key is granted exactly, in managed policies on the handler role.
  *
  * The attributes are returned only when read: CloudFormation limits a custom resource's
  * response to 4 KB, so the construct records which attributes a template references and

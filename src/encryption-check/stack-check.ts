@@ -51,6 +51,8 @@ export const CHECK_TIMING = {
 /** Synth-time limit on the resource properties: Update events carry old and new (Lambda's async payload limit is 256 KB). */
 const PROPERTIES_LIMIT = 120_000;
 const PROPERTIES_LIMIT_CONTEXT = 'cdk-s3-encryption:checkPropertiesLimit';
+/** `{"Fn::GetAtt":["<logical id, at most 255>","Arn"]}`, with room to spare. */
+const LONGEST_RESOLVED_REFERENCE = 300;
 
 /**
  * Settings given to `EncryptionCheck.configureStack`, per stack object (a WeakMap: nothing is
@@ -228,6 +230,13 @@ export class StackEncryptionCheck extends Construct {
         // synthesize stacks beyond CloudFormation's limits on purpose.
         const limit = Number(this.node.tryGetContext(PROPERTIES_LIMIT_CONTEXT) ?? PROPERTIES_LIMIT);
         if (limit <= 0) {
+          return [];
+        }
+        // An upper bound first, without resolving: every token taken at the longest a reference
+        // resolves to. Only a stack near the limit pays for resolving everything once more.
+        const unresolved = JSON.stringify({ ...this.renderedProperties(), Attributes: [...this.referenced] });
+        const tokens = (unresolved.match(/\$\{Token\[/g) ?? []).length;
+        if (unresolved.length + tokens * LONGEST_RESOLVED_REFERENCE <= limit) {
           return [];
         }
         const size = JSON.stringify(stack.resolve(properties)).length;
