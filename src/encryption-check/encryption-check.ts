@@ -173,7 +173,7 @@ export class EncryptionCheck extends Construct {
       // The statements as written, without the document's post-processing (merging, sorting),
       // which only reshapes them: as telling for a change, and half the synth time.
       policy: bucket.policy?.document.toJSON(),
-    }), bucket);
+    }), bucket, props.encryptionKey ?? bucket.encryptionKey);
   }
 
   /** Observed SSE-C behaviour: `BLOCKED`, `ALLOWED`, `REQUIRED` or `UNVERIFIED`. */

@@ -69,8 +69,8 @@ interface Registration {
   /** Resolved into the fingerprint: what the bucket is checked against, as the template says it. */
   readonly fingerprintSources: () => unknown;
   /**
-   * Token strings that stand for the checked bucket itself (its ARN, its name): in the
-   * fingerprint they become fixed placeholders, so most entries need no resolving at all.
+   * Token strings that stand for the checked bucket itself (its ARN, its name) and its key: in
+   * the fingerprint they become fixed placeholders, so most entries need no resolving at all.
    */
   readonly selfTokens: Readonly<Record<string, string>>;
 }
@@ -264,14 +264,16 @@ export class StackEncryptionCheck extends Construct {
    * Adds a bucket to the stack's check and returns its key. The key is a hash of the check's
    * construct path: stable across deployments, independent of the other buckets.
    */
-  public register(check: IConstruct, properties: CheckProperties, fingerprintSources: () => unknown, bucket?: s3.IBucket): string {
+  public register(check: IConstruct, properties: CheckProperties, fingerprintSources: () => unknown, bucket?: s3.IBucket, encryptionKey?: kms.IKey): string {
     const key = createHash('sha256').update(check.node.path).digest('hex').slice(0, 10);
     const clash = this.registrations.get(key);
     if (clash) {
       throw validationError(check, 'EncryptionCheckKeyClash', `its check key ${key} equals that of ${clash.check.node.path}; rename one of the constructs.`);
     }
     const selfTokens: Record<string, string> = {};
-    for (const [token, placeholder] of [[bucket?.bucketArn, '<bucket ARN>'], [bucket?.bucketName, '<bucket name>']]) {
+    // The key by its construct path: another key is another placeholder, so a change of key still
+    // changes the fingerprint.
+    for (const [token, placeholder] of [[bucket?.bucketArn, '<bucket ARN>'], [bucket?.bucketName, '<bucket name>'], [encryptionKey?.keyArn, `<key ARN of ${encryptionKey?.node.path}>`]]) {
       if (token !== undefined && Token.isUnresolved(token)) {
         selfTokens[token] = placeholder!;
       }
