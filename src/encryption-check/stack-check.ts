@@ -264,7 +264,9 @@ export class StackEncryptionCheck extends Construct {
    * Adds a bucket to the stack's check and returns its key. The key is a hash of the check's
    * construct path: stable across deployments, independent of the other buckets.
    */
-  public register(check: IConstruct, properties: CheckProperties, fingerprintSources: () => unknown, bucket?: s3.IBucket, encryptionKey?: kms.IKey): string {
+  public register(
+    check: IConstruct, properties: CheckProperties, fingerprintSources: () => unknown, bucket?: s3.IBucket, encryptionKey?: kms.IKey,
+  ): string {
     const key = createHash('sha256').update(check.node.path).digest('hex').slice(0, 10);
     const clash = this.registrations.get(key);
     if (clash) {
@@ -365,7 +367,10 @@ export class StackEncryptionCheck extends Construct {
   /** Each entry with its expectations resolved (for comparing them), in key order. */
   private resolvedEntries(): { readonly entry: CheckEntry; readonly resolved: Record<string, unknown> }[] {
     const registrations = [...this.registrations.entries()].sort(([a], [b]) => a.localeCompare(b));
-    const sources = registrations.map(([, registration]) => ({ expectations: registration.properties, checkedAgainst: registration.fingerprintSources() }));
+    const sources = registrations.map(([, registration]) => ({
+      expectations: registration.properties,
+      checkedAgainst: registration.fingerprintSources(),
+    }));
     // Most entries hold no token but the bucket's own ARN and name: written as placeholders, they
     // need no resolving (which costs about as much as the rest of the check at synth). Whatever
     // holds another token is resolved, all in one resolution.

@@ -216,7 +216,8 @@ describe('the handler and the key of an SSE-KMS EncryptedBucket', () => {
 
 describe('the handler role itself', () => {
   test('holds exactly the constant account-wide grants: nothing in it names a bucket', () => {
-    const statements = handlerIdentity.flatMap((p) => p.policy.Statement as { Sid?: string; Resource: unknown; Condition?: Record<string, Record<string, unknown>> }[]);
+    type Statement = { Sid?: string; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+    const statements = handlerIdentity.flatMap((p) => p.policy.Statement as Statement[]);
     const s3Statements = statements.filter((s) => JSON.stringify(s).includes('"s3:'));
     expect(s3Statements.map((s) => s.Sid).sort()).toEqual([GRANT_SIDS.list, GRANT_SIDS.objects, GRANT_SIDS.reads].sort());
     for (const statement of s3Statements) {
