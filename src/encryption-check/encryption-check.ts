@@ -153,7 +153,8 @@ export class EncryptionCheck extends Construct {
     }
 
     this.stackCheck = StackEncryptionCheck.of(this);
-    this.stackCheck.grantProbes(props.bucket, props.encryptionKey ?? props.bucket.encryptionKey);
+    const key = props.encryptionKey ?? props.bucket.encryptionKey;
+    this.stackCheck.grantProbes(props.bucket, key);
 
     const sseC = props.customerProvidedKeys ?? CustomerProvidedKeys.BLOCK;
     const properties: CheckProperties = {
@@ -173,7 +174,7 @@ export class EncryptionCheck extends Construct {
       // The statements as written, without the document's post-processing (merging, sorting),
       // which only reshapes them: as telling for a change, and half the synth time.
       policy: bucket.policy?.document.toJSON(),
-    }), bucket, props.encryptionKey ?? bucket.encryptionKey);
+    }), bucket, key);
   }
 
   /** Observed SSE-C behaviour: `BLOCKED`, `ALLOWED`, `REQUIRED` or `UNVERIFIED`. */

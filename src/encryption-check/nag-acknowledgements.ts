@@ -71,7 +71,7 @@ function acknowledgeProbePrefixWildcards(policy: iam.ManagedPolicy): void {
           if (!resource.endsWith(`/${PROBE_PREFIX}*`)) {
             return [`unexpected wildcard resource ${resource} in ${policy.node.path}`];
           }
-          withoutStackTrace(() => S3EncryptionChecks.acknowledge(policy, `AwsSolutions-IAM5[Resource::${resource}]`, IMPORTED_GRANTS_REASON));
+          acknowledgeOne(policy, `AwsSolutions-IAM5[Resource::${resource}]`, IMPORTED_GRANTS_REASON);
         }
       }
       return [];
@@ -110,23 +110,23 @@ function flatten(node: unknown): string {
 
 function acknowledge(construct: IConstruct, findings: Record<string, string>): void {
   for (const [id, reason] of Object.entries(findings)) {
-    withoutStackTrace(() => S3EncryptionChecks.acknowledge(construct, id, reason));
+    acknowledgeOne(construct, id, reason);
   }
 }
 
 /**
- * Runs `record` with stack traces off. aws-cdk-lib records a stack trace with every
- * acknowledgement, even when the app turns stack traces off; for the library's own
- * acknowledgements it would only point into the library, and capturing it (through ts-node's
- * source maps, under `cdk synth`) was a third of the check's fixed synth cost per stack. The
- * reason and the id are recorded as ever. aws-cdk-lib lowers `Error.stackTraceLimit` the same
- * way in its own `captureStackTrace`.
+ * One of the library's own acknowledgements, recorded with stack traces off. aws-cdk-lib
+ * records a stack trace with every acknowledgement, even when the app turns stack traces off;
+ * for the library's own it would only point into the library, and capturing it (through
+ * ts-node's source maps, under `cdk synth`) was a third of the check's fixed synth cost per
+ * stack. The reason and the id are recorded as ever. aws-cdk-lib lowers `Error.stackTraceLimit`
+ * the same way in its own `captureStackTrace`.
  */
-function withoutStackTrace(record: () => void): void {
+function acknowledgeOne(construct: IConstruct, id: string, reason: string): void {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    record();
+    S3EncryptionChecks.acknowledge(construct, id, reason);
   } finally {
     Error.stackTraceLimit = limit;
   }
@@ -162,7 +162,7 @@ export function acknowledgeFindings(what: {
     // (`arn:<AWS::Partition>:...`, or `arn:aws:...` where the partition is a literal).
     const { role, objects, buckets } = what.accountGrants;
     const named = (arn: string) => `AwsSolutions-IAM5[Resource::${flatten(Stack.of(role).resolve(arn))}]`;
-    withoutStackTrace(() => S3EncryptionChecks.acknowledge(role, named(objects), ACCOUNT_OBJECTS_REASON));
-    withoutStackTrace(() => S3EncryptionChecks.acknowledge(role, named(buckets), ACCOUNT_BUCKETS_REASON));
+    acknowledgeOne(role, named(objects), ACCOUNT_OBJECTS_REASON);
+    acknowledgeOne(role, named(buckets), ACCOUNT_BUCKETS_REASON);
   }
 }

@@ -83,7 +83,8 @@ interface Registration {
  *
  * Resources per stack: the function, its role (with its log permissions in the role itself),
  * its log group, its asynchronous-invoke settings and the custom resource: five, whatever the
- * number of buckets. Per bucket: one entry in the custom resource's properties, nothing else.
+ * number of buckets. Per bucket: one entry in the custom resource's properties (and, for an
+ * `EncryptedBucket`, its own lifecycle rule on the probe prefix).
  *
  * Grants are constant in size and name no role principal in any bucket policy. The role's own
  * policy lets it write, read and delete objects under the probe prefix, list that prefix and
@@ -135,12 +136,12 @@ export class StackEncryptionCheck extends Construct {
 
   /** The role the handler probes with. */
   public readonly role: iam.Role;
+  public readonly handler: lambda.Function;
+  public readonly resource: CustomResource;
   /** The role's one inline policy: logs, DescribeStacks and, once a bucket of this stack is checked, the probe grants. */
   private readonly handlerPolicy: iam.PolicyDocument;
   private accountGrantsAdded = false;
   private rendered?: { readonly count: number; readonly properties: RenderedStackCheckProperties };
-  public readonly handler: lambda.Function;
-  public readonly resource: CustomResource;
   /** `aws:userid` of the handler's sessions: `<RoleId>:<FunctionName>`. */
   private readonly userId: string;
   private readonly registrations = new Map<string, Registration>();
