@@ -1,4 +1,4 @@
-import { Annotations, Duration, InjectionContext, PropertyInjectors, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, InjectionContext, PropertyInjectors, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -7,6 +7,7 @@ import { BucketEncryptionPolicy } from './bucket-encryption-policy';
 import { EncryptionCheck } from './encryption-check';
 import { CustomerProvidedKeys, EncryptionHeaders, resolveEncryptionSettings, usesCustomerKey } from './encryption-options';
 import { validationError } from './errors';
+import { ProbeBackstop } from './probe-backstop';
 import { S3EncryptionKey } from './s3-encryption-key';
 
 /**
@@ -97,6 +98,9 @@ export class EncryptedBucket extends s3.Bucket {
    */
   public readonly bucketKeyEnabled?: boolean;
 
+  /** The lifecycle rule that expires undeleted probe objects, while the check is on. */
+  private readonly probeBackstop?: ProbeBackstop;
+
   constructor(scope: Construct, id: string, props: EncryptedBucketProps = {}) {
     // s3.Bucket's property injectors run on the props the user wrote, before this library reads
     // them, so an injected `encryption`, `versioned` or `removalPolicy` is honoured.
@@ -161,15 +165,8 @@ export class EncryptedBucket extends s3.Bucket {
     }
 
     if (userProps.verifyEncryption ?? true) {
-      // Backstop for probes the check could not delete (a timeout, a failed DeleteObjects): one
-      // rule, since S3 removes an expired object delete marker by itself once a rule expires
-      // current versions (Days). Probes are single PutObjects, so no multipart upload to abort.
-      // No rule id: its prefix says what it is, and every byte here is paid per bucket.
-      this.addLifecycleRule({
-        prefix: EncryptionCheck.PROBE_PREFIX,
-        expiration: Duration.days(1),
-        noncurrentVersionExpiration: Duration.days(1),
-      });
+      // Backstop for probes the check could not delete, on the probe prefix only.
+      this.probeBackstop = ProbeBackstop.attach(this, (rule) => super.addLifecycleRule(rule));
       // The handler's grants are constant, on its own role (see StackEncryptionCheck).
       this.encryptionCheck = new EncryptionCheck(this, 'EncryptionCheck', {
         bucket: this,
@@ -202,6 +199,18 @@ export class EncryptedBucket extends s3.Bucket {
       Annotations.of(this).addWarningV2('cdk-s3-encryption:publicAccessNotBlocked',
         'blockPublicAccess does not block all public access; encryption at rest does not protect data that is readable by anyone. Use BlockPublicAccess.BLOCK_ALL unless the bucket is meant to be public.');
     }
+  }
+
+  /**
+   * Adds a lifecycle rule, like `s3.Bucket.addLifecycleRule`. With the check on, the probe
+   * backstop becomes one of the bucket's rules first (it is written more cheaply while it is the
+   * only one), so the template lists it before the rules added after construction, as before.
+   */
+  public addLifecycleRule(rule: s3.LifecycleRule): void {
+    // Undefined while s3.Bucket's constructor adds the rules of the props: the backstop joins
+    // those when it is attached.
+    this.probeBackstop?.joinRules();
+    super.addLifecycleRule(rule);
   }
 
   /**
