@@ -202,9 +202,13 @@ export class EncryptedBucket extends s3.Bucket {
   }
 
   /**
-   * Adds a lifecycle rule, like `s3.Bucket.addLifecycleRule`. With the check on, the probe
-   * backstop becomes one of the bucket's rules first (it is written more cheaply while it is the
-   * only one), so the template lists it before the rules added after construction, as before.
+   * Adds a lifecycle rule to the bucket, as `s3.Bucket.addLifecycleRule` does.
+   *
+   * With the check on, the probe backstop first becomes one of the bucket's rules (it is written
+   * as a cheaper property override while it is the only one), so the template lists it before the
+   * rules added after construction.
+   *
+   * @param rule The rule to add.
    */
   public addLifecycleRule(rule: s3.LifecycleRule): void {
     // Undefined while s3.Bucket's constructor adds the rules of the props: the backstop joins
