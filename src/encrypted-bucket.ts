@@ -136,9 +136,11 @@ export class EncryptedBucket extends s3.Bucket {
       objectOwnership: userProps.objectOwnership ?? (aclsEnabled ? s3.ObjectOwnership.OBJECT_WRITER : s3.ObjectOwnership.BUCKET_OWNER_ENFORCED),
       removalPolicy,
     };
+    // The injector runs again inside super() on these props: what s3.Bucket is built from.
+    const builtFrom = injector ? injector.inject({ ...bucketProps }, { scope, id }) : bucketProps;
     if (injector) {
-      // The injector runs again inside super() on these props; it must not undo them.
-      assertInjectorKeepsSettings(place, injector.inject({ ...bucketProps }, { scope, id }), bucketProps);
+      // It must not undo what was resolved here.
+      assertInjectorKeepsSettings(place, builtFrom, bucketProps);
     }
 
     super(scope, id, bucketProps);
@@ -166,7 +168,9 @@ export class EncryptedBucket extends s3.Bucket {
 
     if (userProps.verifyEncryption ?? true) {
       // Backstop for probes the check could not delete, on the probe prefix only.
-      this.probeBackstop = ProbeBackstop.attach(this, (rule) => super.addLifecycleRule(rule));
+      // It joins the bucket's own lifecycle configuration if it has one from the start.
+      const ownLifecycle = (builtFrom.lifecycleRules?.length ?? 0) > 0 || builtFrom.transitionDefaultMinimumObjectSize !== undefined;
+      this.probeBackstop = ProbeBackstop.attach(this.node.defaultChild as s3.CfnBucket, (rule) => super.addLifecycleRule(rule), ownLifecycle);
       // The handler's grants are constant, on its own role (see StackEncryptionCheck).
       this.encryptionCheck = new EncryptionCheck(this, 'EncryptionCheck', {
         bucket: this,

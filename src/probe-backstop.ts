@@ -1,7 +1,6 @@
-import { Duration, IResolvable, Stack, Token } from 'aws-cdk-lib';
+import { Duration, IResolvable, IResolveContext, Token } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { PROBE_PREFIX } from './encryption-check/types';
-import { validationError } from './errors';
 
 /**
  * The lifecycle rule that expires probe objects the deploy-time check could not delete (a
@@ -16,43 +15,39 @@ export const PROBE_BACKSTOP_RULE: s3.LifecycleRule = {
   noncurrentVersionExpiration: Duration.days(1),
 };
 
-/**
- * `PROBE_BACKSTOP_RULE` as s3.Bucket writes it into the template, as the whole
- * `LifecycleConfiguration` of a bucket that has no other rule (test/probe-backstop.test.ts holds
- * the two equal).
- */
-const PROBE_BACKSTOP_TEMPLATE = {
-  Rules: [{ ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Prefix: PROBE_PREFIX, Status: 'Enabled' }],
-};
+/** `PROBE_BACKSTOP_RULE` as s3.Bucket writes it into the template (test/probe-backstop.test.ts holds the two equal). */
+function backstopRuleTemplate(): Record<string, unknown> {
+  return { ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Prefix: PROBE_PREFIX, Status: 'Enabled' };
+}
 
 /**
  * A bucket's probe backstop, written the cheapest way that gives the same template.
  *
  * s3.Bucket parses, validates and converts every lifecycle rule again each time the template is
- * resolved (three times per synth), which made this one rule the largest single synth cost of the
- * check: 105 M of 1,820 M instructions for 100 buckets (docs/performance.md). So while it is the
- * bucket's only rule, it is written as a property override of `LifecycleConfiguration`, which is
- * resolved as written. As soon as the bucket has another rule (from props, a property injector or
- * `addLifecycleRule`), the backstop is one of the bucket's own rules instead, exactly as it was
- * before, and the override writes nothing.
+ * resolved (three times per synth, plus the tree metadata), which made this one rule the largest
+ * single synth cost of the check: 105 M of 1,820 M instructions for 100 buckets
+ * (docs/performance.md). So while it would be the bucket's only rule, it is written as a property
+ * override of `LifecycleConfiguration`, which is resolved as written. A bucket created with rules
+ * (or `transitionDefaultMinimumObjectSize`) gets it as one of its s3.Bucket rules, and so does a
+ * bucket that gets one later through `addLifecycleRule` (the override then writes nothing).
  *
- * An escape hatch that replaces the L1 `lifecycleConfiguration` keeps its rules (without the
- * backstop, as on any bucket); one that overrides `LifecycleConfiguration` as a whole wins, as an
- * override does. Overriding a path inside it while only the backstop is there is refused at synth
- * with the fix: there is no rule array to override into.
+ * Escape hatches work as they do on s3.Bucket: overrides of paths inside `LifecycleConfiguration`
+ * are written into this object by aws-cdk-lib (it walks into any object on an override path) and
+ * are merged here as aws-cdk-lib would merge them; an escape hatch that replaces the L1
+ * `lifecycleConfiguration` keeps its rules and gets the backstop after them.
  */
 export class ProbeBackstop implements IResolvable {
   /**
-   * Writes `bucket`'s backstop. `addRule` must add a rule the way s3.Bucket does (not through
-   * the bucket's own `addLifecycleRule`, which moves the backstop).
+   * Writes the backstop of a bucket whose L1 resource is `cfn`. `joinRules` says the bucket's
+   * constructor got rules (or a lifecycle setting) of its own: the backstop is then added with
+   * `addRule`, which must add a rule the way s3.Bucket does.
    */
-  public static attach(bucket: s3.Bucket, addRule: (rule: s3.LifecycleRule) => void): ProbeBackstop {
-    const backstop = new ProbeBackstop(bucket, addRule);
-    // Rules given to s3.Bucket's constructor are already there: the backstop joins them.
-    if (Stack.of(bucket).resolve(backstop.#cfn.lifecycleConfiguration) !== undefined) {
+  public static attach(cfn: s3.CfnBucket, addRule: (rule: s3.LifecycleRule) => void, joinRules: boolean): ProbeBackstop {
+    const backstop = new ProbeBackstop(cfn, addRule);
+    if (joinRules) {
       backstop.joinRules();
     } else {
-      backstop.#cfn.addPropertyOverride('LifecycleConfiguration', backstop);
+      cfn.addPropertyOverride('LifecycleConfiguration', backstop);
     }
     return backstop;
   }
@@ -60,20 +55,18 @@ export class ProbeBackstop implements IResolvable {
   public readonly creationStack: string[] = [];
   // Private fields (#) so that the only own enumerable property is creationStack: anything else
   // was written into this object by an override of a path inside LifecycleConfiguration.
-  readonly #bucket: s3.Bucket;
   readonly #cfn: s3.CfnBucket;
   readonly #addRule: (rule: s3.LifecycleRule) => void;
   readonly #original: unknown;
   #inRules = false;
 
-  private constructor(bucket: s3.Bucket, addRule: (rule: s3.LifecycleRule) => void) {
-    this.#bucket = bucket;
-    this.#cfn = bucket.node.defaultChild as s3.CfnBucket;
+  private constructor(cfn: s3.CfnBucket, addRule: (rule: s3.LifecycleRule) => void) {
+    this.#cfn = cfn;
     this.#addRule = addRule;
-    this.#original = this.#cfn.lifecycleConfiguration;
+    this.#original = cfn.lifecycleConfiguration;
   }
 
-  /** Makes the backstop one of the bucket's rules (once); the override then writes nothing. */
+  /** Makes the backstop one of the bucket's s3.Bucket rules (once); the override then writes nothing of its own. */
   public joinRules(): void {
     if (!this.#inRules) {
       this.#inRules = true;
@@ -81,19 +74,46 @@ export class ProbeBackstop implements IResolvable {
     }
   }
 
-  public resolve(): unknown {
-    const written = Object.keys(this).filter((key) => key !== 'creationStack');
-    if (written.length > 0) {
-      throw validationError(this.#bucket, 'ProbeBackstopPathOverride',
-        `an override writes LifecycleConfiguration.${written[0]}, but the bucket's only lifecycle rule is the encryption check's probe backstop, which is written as an override of the whole LifecycleConfiguration, so there is nothing to override into. ` +
-        'Add your rules with addLifecycleRule() (the backstop then joins them), or override LifecycleConfiguration as a whole.');
+  public resolve(context: IResolveContext): unknown {
+    const l1 = this.#cfn.lifecycleConfiguration;
+    const keys = Object.keys(this);
+    if (!this.#inRules && l1 === this.#original && keys.length === 1) {
+      // The common case, once per bucket and resolution: the backstop alone, as written.
+      return { Rules: [backstopRuleTemplate()] };
     }
-    // `{}` merges into nothing: the rules s3.Bucket renders, or those an escape hatch set on the
-    // L1 property, stand as written.
-    return !this.#inRules && this.#cfn.lifecycleConfiguration === this.#original ? PROBE_BACKSTOP_TEMPLATE : {};
+    // What overrides of paths inside LifecycleConfiguration wrote into this object.
+    const written = Object.fromEntries(Object.entries(this).filter(([key]) => key !== 'creationStack'));
+    if (this.#inRules) {
+      return written;
+    }
+    const ownRules = l1 === this.#original ? undefined : (context.resolve(l1) as { rules?: unknown } | undefined)?.rules;
+    // After the rules an escape hatch wrote into the L1 property, by index: aws-cdk-lib merges an
+    // override's object keys into the array it renders.
+    const backstop = Array.isArray(ownRules) && ownRules.length > 0
+      ? { Rules: { [ownRules.length]: backstopRuleTemplate() } }
+      : { Rules: [backstopRuleTemplate()] };
+    return mergeOverride(backstop, written);
   }
 
   public toString(): string {
     return Token.asString(this);
   }
+}
+
+/**
+ * `source` merged into `target` as aws-cdk-lib merges an override into a rendered resource:
+ * objects key by key (into arrays too, by index), `undefined` deletes, anything else replaces.
+ */
+function mergeOverride(target: Record<string, unknown>, source: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) {
+      delete target[key];
+    } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && !Token.isUnresolved(value)) {
+      const current = target[key];
+      target[key] = mergeOverride(current !== null && typeof current === 'object' ? current as Record<string, unknown> : {}, value as Record<string, unknown>);
+    } else {
+      target[key] = value;
+    }
+  }
+  return target;
 }

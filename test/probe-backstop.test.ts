@@ -1,8 +1,10 @@
 /**
- * The probe backstop: written as an override while it is a bucket's only lifecycle rule (cheaper
- * at synth), one of the bucket's own rules otherwise, and the same template either way.
+ * The probe backstop: written as an override while it would be a bucket's only lifecycle rule
+ * (cheaper at synth), one of the bucket's s3.Bucket rules otherwise. Whatever the user does with
+ * rules and escape hatches, the template must be what an s3.Bucket with the backstop as an
+ * ordinary rule would get.
  */
-import { Duration, IPropertyInjector, InjectionContext, PropertyInjectors, Stack } from 'aws-cdk-lib';
+import { Duration, IPropertyInjector, InjectionContext, Lazy, PropertyInjectors, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { EncryptedBucket, EncryptedBucketProps } from '../src';
@@ -10,23 +12,39 @@ import { PROBE_BACKSTOP_RULE } from '../src/probe-backstop';
 import { testStack } from './util/template';
 
 const USER_RULE: s3.LifecycleRule = { id: 'Archive', transitions: [{ storageClass: s3.StorageClass.GLACIER, transitionAfter: Duration.days(30) }] };
+const LATER_RULE: s3.LifecycleRule = { id: 'Later', expiration: Duration.days(400) };
 
-/** What s3.Bucket writes for a rule, rendered by s3.Bucket itself. */
-function renderedByS3Bucket(...rules: s3.LifecycleRule[]): unknown[] {
-  const { stack } = testStack('Reference');
-  new s3.Bucket(stack, 'B', { lifecycleRules: rules });
-  return Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket'))[0].Properties.LifecycleConfiguration.Rules;
-}
+type Setup = (bucket: s3.Bucket, cfn: s3.CfnBucket) => void;
 
-function bucketResource(stack: Stack): { LifecycleConfiguration?: { Rules: unknown[] } } {
+function lifecycleOf(stack: Stack): unknown {
   const buckets = Object.values(Template.fromStack(stack).findResources('AWS::S3::Bucket'));
   expect(buckets).toHaveLength(1);
-  return buckets[0].Properties;
+  return buckets[0].Properties.LifecycleConfiguration;
 }
 
-function encryptedBucket(props: EncryptedBucketProps = {}): { stack: Stack; bucket: EncryptedBucket } {
+/** The LifecycleConfiguration of an EncryptedBucket with `props`, after `setup`. */
+function encryptedLifecycle(props: EncryptedBucketProps = {}, setup: Setup = () => undefined): unknown {
   const { stack } = testStack();
-  return { stack, bucket: new EncryptedBucket(stack, 'Bucket', props) };
+  const bucket = new EncryptedBucket(stack, 'Bucket', props);
+  setup(bucket, bucket.node.defaultChild as s3.CfnBucket);
+  return lifecycleOf(stack);
+}
+
+/**
+ * The LifecycleConfiguration of an s3.Bucket that gets the backstop as an ordinary rule, after the
+ * rules of its props (where the library's constructor used to add it), after `setup`.
+ */
+function s3BucketLifecycle(props: s3.BucketProps = {}, setup: Setup = () => undefined): unknown {
+  const { stack } = testStack('Reference');
+  const bucket = new s3.Bucket(stack, 'Bucket', { ...props, lifecycleRules: [...props.lifecycleRules ?? [], PROBE_BACKSTOP_RULE] });
+  setup(bucket, bucket.node.defaultChild as s3.CfnBucket);
+  return lifecycleOf(stack);
+}
+
+function expectSameAsS3Bucket(props: EncryptedBucketProps & s3.BucketProps, setup?: Setup): void {
+  const expected = s3BucketLifecycle(props, setup);
+  expect(expected).toBeDefined();
+  expect(encryptedLifecycle(props, setup)).toEqual(expected);
 }
 
 class LifecycleInjector implements IPropertyInjector {
@@ -37,83 +55,130 @@ class LifecycleInjector implements IPropertyInjector {
 }
 
 describe('the probe backstop', () => {
-  test('alone, it is written as an override, exactly as s3.Bucket would write the rule', () => {
-    const { stack, bucket } = encryptedBucket();
-    expect(bucketResource(stack).LifecycleConfiguration).toEqual({ Rules: renderedByS3Bucket(PROBE_BACKSTOP_RULE) });
+  test('alone, it is written as an override, exactly as s3.Bucket writes the rule', () => {
+    const { stack } = testStack();
+    const bucket = new EncryptedBucket(stack, 'Bucket');
+    expect(lifecycleOf(stack)).toEqual(s3BucketLifecycle());
     // The cheap way is the one in use: the L1 property (what s3.Bucket renders) holds no rule.
     expect(stack.resolve((bucket.node.defaultChild as s3.CfnBucket).lifecycleConfiguration)).toBeUndefined();
   });
 
   test('with rules from props, it follows them as one of the bucket\'s rules', () => {
-    const { stack } = encryptedBucket({ lifecycleRules: [USER_RULE] });
-    expect(bucketResource(stack).LifecycleConfiguration).toEqual({ Rules: renderedByS3Bucket(USER_RULE, PROBE_BACKSTOP_RULE) });
+    expectSameAsS3Bucket({ lifecycleRules: [USER_RULE] });
+  });
+
+  test('with transitionDefaultMinimumObjectSize and no rule, the setting is kept', () => {
+    expectSameAsS3Bucket({ transitionDefaultMinimumObjectSize: s3.TransitionDefaultMinimumObjectSize.VARIES_BY_STORAGE_CLASS });
   });
 
   test('with rules from a property injector, it follows them too', () => {
     const { stack } = testStack();
     PropertyInjectors.of(stack).add(new LifecycleInjector());
     new EncryptedBucket(stack, 'Bucket');
-    expect(bucketResource(stack).LifecycleConfiguration).toEqual({ Rules: renderedByS3Bucket(USER_RULE, PROBE_BACKSTOP_RULE) });
+    expect(lifecycleOf(stack)).toEqual(s3BucketLifecycle({ lifecycleRules: [USER_RULE] }));
   });
 
-  test('addLifecycleRule after construction keeps it, before the new rules (as when it was added in the constructor)', () => {
-    const { stack, bucket } = encryptedBucket();
-    bucket.addLifecycleRule(USER_RULE);
-    bucket.addLifecycleRule({ id: 'Second', expiration: Duration.days(400) });
-    expect(bucketResource(stack).LifecycleConfiguration).toEqual({
-      Rules: renderedByS3Bucket(PROBE_BACKSTOP_RULE, USER_RULE, { id: 'Second', expiration: Duration.days(400) }),
+  test('addLifecycleRule after construction: the backstop first, then the new rules', () => {
+    expectSameAsS3Bucket({}, (bucket) => {
+      bucket.addLifecycleRule(USER_RULE);
+      bucket.addLifecycleRule(LATER_RULE);
     });
   });
 
-  test('an escape hatch that replaces the L1 lifecycleConfiguration keeps its rules as written', () => {
-    const { stack, bucket } = encryptedBucket();
-    const own = { rules: [{ id: 'Own', status: 'Enabled', expirationInDays: 7 }] };
-    (bucket.node.defaultChild as s3.CfnBucket).lifecycleConfiguration = own;
-    expect(bucketResource(stack).LifecycleConfiguration).toEqual({ Rules: [{ Id: 'Own', Status: 'Enabled', ExpirationInDays: 7 }] });
+  test('overrides of paths inside LifecycleConfiguration work as on s3.Bucket, whatever holds the rules', () => {
+    const disableFirst: Setup = (_bucket, cfn) => cfn.addPropertyOverride('LifecycleConfiguration.Rules.0.Status', 'Disabled');
+    const deleteNoncurrent: Setup = (_bucket, cfn) => cfn.addPropertyDeletionOverride('LifecycleConfiguration.Rules.0.NoncurrentVersionExpiration');
+    const sibling: Setup = (_bucket, cfn) => cfn.addPropertyOverride('LifecycleConfiguration.TransitionDefaultMinimumObjectSize', 'all_storage_classes_128K');
+    for (const setup of [disableFirst, deleteNoncurrent, sibling]) {
+      // The backstop alone (an override), with rules from props, and with a rule added later.
+      expectSameAsS3Bucket({}, setup);
+      expectSameAsS3Bucket({ lifecycleRules: [USER_RULE] }, setup);
+      expectSameAsS3Bucket({}, (bucket, cfn) => {
+        bucket.addLifecycleRule(LATER_RULE);
+        setup(bucket, cfn);
+      });
+      // An override written before the rule is added.
+      expectSameAsS3Bucket({}, (bucket, cfn) => {
+        setup(bucket, cfn);
+        bucket.addLifecycleRule(LATER_RULE);
+      });
+    }
   });
 
   test('an override of LifecycleConfiguration as a whole wins, a deletion override deletes it', () => {
-    const replaced = encryptedBucket();
-    (replaced.bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride('LifecycleConfiguration', { Rules: [{ Status: 'Enabled', ExpirationInDays: 9 }] });
-    expect(bucketResource(replaced.stack).LifecycleConfiguration).toEqual({ Rules: [{ Status: 'Enabled', ExpirationInDays: 9 }] });
-
-    const deleted = encryptedBucket();
-    (deleted.bucket.node.defaultChild as s3.CfnBucket).addPropertyDeletionOverride('LifecycleConfiguration');
-    expect(bucketResource(deleted.stack).LifecycleConfiguration).toBeUndefined();
+    const replace: Setup = (_bucket, cfn) => cfn.addPropertyOverride('LifecycleConfiguration', { Rules: [{ Status: 'Enabled', ExpirationInDays: 9 }] });
+    expect(encryptedLifecycle({}, replace)).toEqual({ Rules: [{ Status: 'Enabled', ExpirationInDays: 9 }] });
+    expectSameAsS3Bucket({}, replace);
+    expect(encryptedLifecycle({}, (_bucket, cfn) => cfn.addPropertyDeletionOverride('LifecycleConfiguration'))).toBeUndefined();
   });
 
-  test('an override of a path inside it is refused at synth, with the fix', () => {
-    const { stack, bucket } = encryptedBucket();
-    (bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride('LifecycleConfiguration.Rules.0.Status', 'Disabled');
-    expect(() => Template.fromStack(stack)).toThrow(
-      /TestStack\/Bucket: an override writes LifecycleConfiguration\.Rules, .*probe backstop.*Add your rules with addLifecycleRule\(\)/);
+  test('an escape hatch that replaces the L1 lifecycleConfiguration keeps its rules, and the backstop follows them', () => {
+    const own = { id: 'Own', status: 'Enabled', expirationInDays: 7 };
+    const rendered = { Id: 'Own', Status: 'Enabled', ExpirationInDays: 7 };
+    const backstop = (s3BucketLifecycle() as { Rules: unknown[] }).Rules[0];
+    expect(encryptedLifecycle({}, (_bucket, cfn) => {
+      cfn.lifecycleConfiguration = { rules: [own] };
+    })).toEqual({ Rules: [rendered, backstop] });
+    // Also when the rules are a token, and together with an override inside them.
+    expect(encryptedLifecycle({}, (_bucket, cfn) => {
+      cfn.lifecycleConfiguration = { rules: Lazy.any({ produce: () => [own, own] }) };
+      cfn.addPropertyOverride('LifecycleConfiguration.Rules.1.Status', 'Disabled');
+    })).toEqual({ Rules: [rendered, { ...rendered, Status: 'Disabled' }, backstop] });
+    // An L1 value without rules gets the backstop as its only rule.
+    expect(encryptedLifecycle({}, (_bucket, cfn) => {
+      cfn.lifecycleConfiguration = { rules: [], transitionDefaultMinimumObjectSize: 'varies_by_storage_class' };
+    })).toEqual({ Rules: [backstop], TransitionDefaultMinimumObjectSize: 'varies_by_storage_class' });
   });
 
-  test('with rules, an override of a path inside LifecycleConfiguration works as on s3.Bucket', () => {
-    const { stack, bucket } = encryptedBucket({ lifecycleRules: [USER_RULE] });
-    (bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride('LifecycleConfiguration.Rules.0.Status', 'Disabled');
-    expect(bucketResource(stack).LifecycleConfiguration!.Rules[0]).toMatchObject({ Id: 'Archive', Status: 'Disabled' });
+  test('addOverride(\'Properties\') replaces the backstop\'s override too; with a rule added first, the backstop stays (as documented)', () => {
+    const replaceProperties: Setup = (_bucket, cfn) => cfn.addOverride('Properties', { Tags: [{ Key: 'k', Value: 'v' }] });
+    expect(encryptedLifecycle({}, replaceProperties)).toBeUndefined();
+    expectSameAsS3Bucket({}, (bucket, cfn) => {
+      bucket.addLifecycleRule(LATER_RULE);
+      replaceProperties(bucket, cfn);
+    });
   });
 
   test('without the check there is no backstop, and rules are added as on s3.Bucket', () => {
-    expect(bucketResource(encryptedBucket({ verifyEncryption: false }).stack).LifecycleConfiguration).toBeUndefined();
-    // (Each stack is synthesized once: the app keeps its first assembly.)
-    const { stack, bucket } = encryptedBucket({ verifyEncryption: false });
-    bucket.addLifecycleRule(USER_RULE);
-    expect(bucketResource(stack).LifecycleConfiguration).toEqual({ Rules: renderedByS3Bucket(USER_RULE) });
+    expect(encryptedLifecycle({ verifyEncryption: false })).toBeUndefined();
+    const { stack: reference } = testStack('Reference');
+    new s3.Bucket(reference, 'Bucket', { lifecycleRules: [USER_RULE] });
+    expect(encryptedLifecycle({ verifyEncryption: false }, (bucket) => bucket.addLifecycleRule(USER_RULE))).toEqual(lifecycleOf(reference));
   });
 
-  test('the check\'s fingerprint does not depend on how the backstop is written', () => {
-    const fingerprint = (addRuleLater: boolean) => {
-      const { stack, bucket } = encryptedBucket();
-      if (addRuleLater) {
-        // A rule the fingerprint does not cover (lifecycle is no encryption setting): only the
-        // way the backstop is written changes.
-        bucket.addLifecycleRule(USER_RULE);
-      }
+  describe('the check\'s fingerprint', () => {
+    function fingerprint(props: EncryptedBucketProps, setup: Setup): string {
+      const { stack } = testStack();
+      const bucket = new EncryptedBucket(stack, 'Bucket', props);
+      setup(bucket, bucket.node.defaultChild as s3.CfnBucket);
       const check = Object.values(Template.fromStack(stack).findResources('Custom::S3EncryptionCheck'))[0];
       return check.Properties.Buckets[0].Fingerprint;
-    };
-    expect(fingerprint(true)).toEqual(fingerprint(false));
+    }
+    const encryptionOverride: Setup = (_bucket, cfn) => cfn.addPropertyOverride('BucketEncryption.ServerSideEncryptionConfiguration.0.BucketKeyEnabled', false);
+    const otherOverride: Setup = (_bucket, cfn) => cfn.addOverride('UpdateReplacePolicy', 'Delete');
+
+    test('does not depend on how the backstop is written, nor on the order of overrides', () => {
+      const reference = fingerprint({}, () => undefined);
+      // Lifecycle rules are no encryption setting: only the way the backstop is written changes.
+      expect(fingerprint({}, (bucket) => bucket.addLifecycleRule(USER_RULE))).toEqual(reference);
+      expect(fingerprint({ lifecycleRules: [USER_RULE] }, () => undefined)).toEqual(reference);
+
+      const both = fingerprint({}, (bucket, cfn) => {
+        otherOverride(bucket, cfn);
+        encryptionOverride(bucket, cfn);
+      });
+      expect(both).not.toEqual(reference);
+      expect(fingerprint({ lifecycleRules: [USER_RULE] }, (bucket, cfn) => {
+        encryptionOverride(bucket, cfn);
+        otherOverride(bucket, cfn);
+      })).toEqual(both);
+    });
+
+    test('an override that is a token changes it by its value', () => {
+      const withValue = (value: boolean) => fingerprint({}, (_bucket, cfn) =>
+        cfn.addPropertyOverride('BucketEncryption.ServerSideEncryptionConfiguration.0.BucketKeyEnabled', Lazy.any({ produce: () => value })));
+      expect(withValue(true)).not.toEqual(withValue(false));
+      expect(withValue(true)).toEqual(withValue(true));
+    });
   });
 });

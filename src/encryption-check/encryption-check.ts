@@ -261,8 +261,9 @@ function withoutProbeBackstop(overrides: Record<string, unknown>): Record<string
 }
 
 /**
- * `value` with every `undefined` (a deletion override) replaced by a marker: resolving drops
- * undefined values, and a deletion must change the fingerprint like any other override.
+ * `value` with every `undefined` (a deletion override) replaced by a marker (resolving drops
+ * undefined values, and a deletion must change the fingerprint like any other override), and
+ * object keys in a fixed order.
  */
 function markDeletions(value: unknown): unknown {
   if (value === undefined) {
@@ -271,7 +272,13 @@ function markDeletions(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return value;
   }
-  return Object.fromEntries(Object.keys(value).map((key) => [key, markDeletions((value as Record<string, unknown>)[key])]));
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) {
+    // A token (a Lazy, an intrinsic): the fingerprint resolves it.
+    return value;
+  }
+  // Keys sorted: the order in which overrides were added changes nothing in the template.
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, markDeletions((value as Record<string, unknown>)[key])]));
 }
 
 /** The bucket's `BucketEncryption` as the template will have it, from the whole rendered resource. */
