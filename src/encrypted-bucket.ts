@@ -7,7 +7,7 @@ import { BucketEncryptionPolicy } from './bucket-encryption-policy';
 import { EncryptionCheck } from './encryption-check';
 import { CustomerProvidedKeys, EncryptionHeaders, resolveEncryptionSettings, usesCustomerKey } from './encryption-options';
 import { validationError } from './errors';
-import { ProbeBackstop } from './probe-backstop';
+import { addProbeBackstop, PROBE_BACKSTOP_RULE } from './probe-backstop';
 import { S3EncryptionKey } from './s3-encryption-key';
 
 /**
@@ -98,9 +98,6 @@ export class EncryptedBucket extends s3.Bucket {
    */
   public readonly bucketKeyEnabled?: boolean;
 
-  /** The lifecycle rule that expires undeleted probe objects, while the check is on. */
-  private readonly probeBackstop?: ProbeBackstop;
-
   constructor(scope: Construct, id: string, props: EncryptedBucketProps = {}) {
     // s3.Bucket's property injectors run on the props the user wrote, before this library reads
     // them, so an injected `encryption`, `versioned` or `removalPolicy` is honoured.
@@ -167,10 +164,15 @@ export class EncryptedBucket extends s3.Bucket {
     }
 
     if (userProps.verifyEncryption ?? true) {
-      // Backstop for probes the check could not delete, on the probe prefix only.
-      // It joins the bucket's own lifecycle configuration if it has one from the start.
-      const ownLifecycle = (builtFrom.lifecycleRules?.length ?? 0) > 0 || builtFrom.transitionDefaultMinimumObjectSize !== undefined;
-      this.probeBackstop = ProbeBackstop.attach(this.node.defaultChild as s3.CfnBucket, (rule) => super.addLifecycleRule(rule), ownLifecycle);
+      // Backstop for probes the check could not delete, on the probe prefix only: the last
+      // lifecycle rule of the bucket, written more cheaply than s3.Bucket writes its own. Not
+      // with transitionDefaultMinimumObjectSize, which s3.Bucket writes only next to a rule of its own.
+      const addAsBucketRule = () => this.addLifecycleRule(PROBE_BACKSTOP_RULE);
+      if (builtFrom.transitionDefaultMinimumObjectSize !== undefined) {
+        addAsBucketRule();
+      } else {
+        addProbeBackstop(this.node.defaultChild as s3.CfnBucket, addAsBucketRule);
+      }
       // The handler's grants are constant, on its own role (see StackEncryptionCheck).
       this.encryptionCheck = new EncryptionCheck(this, 'EncryptionCheck', {
         bucket: this,
@@ -203,22 +205,6 @@ export class EncryptedBucket extends s3.Bucket {
       Annotations.of(this).addWarningV2('cdk-s3-encryption:publicAccessNotBlocked',
         'blockPublicAccess does not block all public access; encryption at rest does not protect data that is readable by anyone. Use BlockPublicAccess.BLOCK_ALL unless the bucket is meant to be public.');
     }
-  }
-
-  /**
-   * Adds a lifecycle rule to the bucket, as `s3.Bucket.addLifecycleRule` does.
-   *
-   * With the check on, the probe backstop first becomes one of the bucket's rules (it is written
-   * as a cheaper property override while it is the only one), so the template lists it before the
-   * rules added after construction.
-   *
-   * @param rule The rule to add.
-   */
-  public addLifecycleRule(rule: s3.LifecycleRule): void {
-    // Undefined while s3.Bucket's constructor adds the rules of the props: the backstop joins
-    // those when it is attached.
-    this.probeBackstop?.joinRules();
-    super.addLifecycleRule(rule);
   }
 
   /**

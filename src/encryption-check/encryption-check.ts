@@ -7,7 +7,6 @@ import { EncryptionCheckStackSettings } from './stack-settings';
 import { ATTRIBUTE_NAMES, CheckAttributes, CheckProperties, PROBE_PREFIX } from './types';
 import { CustomerProvidedKeys, EncryptionHeaders, sseAlgorithmOf, usesCustomerKey } from '../encryption-options';
 import { validationError } from '../errors';
-import { ProbeBackstop } from '../probe-backstop';
 
 /** What an `EncryptionCheck` does when S3 does not behave as declared. */
 export enum ViolationAction {
@@ -243,21 +242,7 @@ function renderedEncryption(bucket: s3.IBucket): unknown {
   if (overrides === null || typeof overrides !== 'object') {
     return renderedResource(cfn);
   }
-  return { bucketEncryption: cfn.bucketEncryption, overrides: markDeletions(withoutProbeBackstop(overrides as Record<string, unknown>)) };
-}
-
-/**
- * The overrides without the probe backstop's, which is no encryption setting (and an override
- * only while it is the bucket's only lifecycle rule): the fingerprint is the same either way.
- */
-function withoutProbeBackstop(overrides: Record<string, unknown>): Record<string, unknown> {
-  const properties = overrides.Properties as Record<string, unknown> | undefined;
-  if (!(properties?.LifecycleConfiguration instanceof ProbeBackstop)) {
-    return overrides;
-  }
-  const { LifecycleConfiguration: _backstop, ...otherProperties } = properties;
-  const { Properties: _properties, ...rest } = overrides;
-  return Object.keys(otherProperties).length > 0 ? { ...rest, Properties: otherProperties } : rest;
+  return { bucketEncryption: cfn.bucketEncryption, overrides: markDeletions(overrides) };
 }
 
 /**
