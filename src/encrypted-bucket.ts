@@ -165,14 +165,12 @@ export class EncryptedBucket extends s3.Bucket {
 
     if (userProps.verifyEncryption ?? true) {
       // Backstop for probes the check could not delete, on the probe prefix only: the last
-      // lifecycle rule of the bucket, written more cheaply than s3.Bucket writes its own. Not
-      // with transitionDefaultMinimumObjectSize, which s3.Bucket writes only next to a rule of its own.
-      const addAsBucketRule = () => this.addLifecycleRule(PROBE_BACKSTOP_RULE);
-      if (builtFrom.transitionDefaultMinimumObjectSize !== undefined) {
-        addAsBucketRule();
-      } else {
-        addProbeBackstop(this.node.defaultChild as s3.CfnBucket, addAsBucketRule);
-      }
+      // lifecycle rule of the bucket, written more cheaply than s3.Bucket writes its own.
+      addProbeBackstop(this.node.defaultChild as s3.CfnBucket, {
+        transitionDefaultMinimumObjectSize: builtFrom.transitionDefaultMinimumObjectSize,
+        // s3.Bucket's own method, whatever a subclass makes of addLifecycleRule.
+        fallback: () => super.addLifecycleRule(PROBE_BACKSTOP_RULE),
+      });
       // The handler's grants are constant, on its own role (see StackEncryptionCheck).
       this.encryptionCheck = new EncryptionCheck(this, 'EncryptionCheck', {
         bucket: this,

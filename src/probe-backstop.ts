@@ -20,6 +20,17 @@ function backstopRule(): Record<string, unknown> {
   return { ExpirationInDays: 1, NoncurrentVersionExpiration: { NoncurrentDays: 1 }, Prefix: PROBE_PREFIX, Status: 'Enabled' };
 }
 
+/** How `addProbeBackstop` writes the rule. */
+export interface ProbeBackstopOptions {
+  /**
+   * The bucket's `transitionDefaultMinimumObjectSize`, which s3.Bucket writes only next to a
+   * rule of its own: written next to the backstop when the bucket has no other rule.
+   */
+  readonly transitionDefaultMinimumObjectSize?: s3.TransitionDefaultMinimumObjectSize;
+  /** Adds the rule the way s3.Bucket does, if a future aws-cdk-lib renders otherwise. */
+  readonly fallback: () => void;
+}
+
 /** The protected method through which a CfnResource turns its resolved properties into template. */
 interface PropertyRenderer {
   renderProperties(props: Record<string, unknown>): Record<string, unknown>;
@@ -36,26 +47,27 @@ interface PropertyRenderer {
  * the resource renders from its properties, at the point where s3.Bucket's own rules are already
  * rendered and overrides are not yet applied: every override and escape hatch then acts on it as
  * on an s3.Bucket rule, and the template is the one an s3.Bucket with this rule as its last would
- * get. `fallback` adds the rule the ordinary way if a future aws-cdk-lib renders otherwise.
+ * get.
  */
-export function addProbeBackstop(cfn: s3.CfnBucket, fallback: () => void): void {
+export function addProbeBackstop(cfn: s3.CfnBucket, options: ProbeBackstopOptions): void {
   const render = (cfn as unknown as PropertyRenderer).renderProperties;
   if (typeof render !== 'function') {
-    fallback();
+    options.fallback();
     return;
   }
   Object.defineProperty(cfn, 'renderProperties', {
-    value: (props: Record<string, unknown>) => withProbeBackstop(render.call(cfn, props)),
+    value: (props: Record<string, unknown>) => withProbeBackstop(render.call(cfn, props), options.transitionDefaultMinimumObjectSize),
     configurable: true,
     writable: true,
   });
 }
 
-/** `rendered` with the backstop as the last lifecycle rule, unless it is there or the rules are an intrinsic. */
-function withProbeBackstop(rendered: Record<string, unknown>): Record<string, unknown> {
+/** `rendered` with the backstop as the last lifecycle rule, unless the rules are an intrinsic. */
+function withProbeBackstop(rendered: Record<string, unknown>, transitionDefaultMinimumObjectSize?: string): Record<string, unknown> {
   const lifecycle = rendered.LifecycleConfiguration;
   if (lifecycle === undefined) {
-    return { ...rendered, LifecycleConfiguration: { Rules: [backstopRule()] } };
+    const setting = transitionDefaultMinimumObjectSize ? { TransitionDefaultMinimumObjectSize: transitionDefaultMinimumObjectSize } : {};
+    return { ...rendered, LifecycleConfiguration: { Rules: [backstopRule()], ...setting } };
   }
   // An intrinsic (`Fn::If` on the L1 property, say) decides by itself what the bucket gets.
   if (!isPlainData(lifecycle)) {
@@ -65,12 +77,9 @@ function withProbeBackstop(rendered: Record<string, unknown>): Record<string, un
   if (rules !== undefined && !Array.isArray(rules)) {
     return rendered;
   }
-  const own = (rules ?? []) as unknown[];
-  const backstop = backstopRule();
-  if (own.some((rule) => JSON.stringify(rule) === JSON.stringify(backstop))) {
-    return rendered;
-  }
-  return { ...rendered, LifecycleConfiguration: { ...lifecycle, Rules: [...own, backstop] } };
+  // Even next to an identical rule of the bucket's own, as s3.Bucket would write both: an
+  // override may still change or disable that one.
+  return { ...rendered, LifecycleConfiguration: { ...lifecycle, Rules: [...(rules ?? []) as unknown[], backstopRule()] } };
 }
 
 /** Whether `value` is an object that is not a CloudFormation intrinsic (`Ref`, `Fn::*`). */

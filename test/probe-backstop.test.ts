@@ -62,6 +62,8 @@ describe('the probe backstop', () => {
   test('it follows the rules of props, of a property injector and of addLifecycleRule, and transitionDefaultMinimumObjectSize', () => {
     expectSameAsS3Bucket({ lifecycleRules: [USER_RULE] });
     expectSameAsS3Bucket({ transitionDefaultMinimumObjectSize: s3.TransitionDefaultMinimumObjectSize.VARIES_BY_STORAGE_CLASS });
+    expectSameAsS3Bucket({ transitionDefaultMinimumObjectSize: s3.TransitionDefaultMinimumObjectSize.ALL_STORAGE_CLASSES_128_K },
+      (bucket) => bucket.addLifecycleRule(LATER_RULE));
     expectSameAsS3Bucket({ lifecycleRules: [USER_RULE] }, (bucket) => bucket.addLifecycleRule(LATER_RULE));
 
     const { stack } = testStack();
@@ -126,11 +128,16 @@ describe('the probe backstop', () => {
     };
     expectSameAsS3Bucket({}, conditional);
     expect(encryptedLifecycle({}, conditional)).toEqual({ 'Fn::If': ['Keep', { Rules: [rendered] }, { Ref: 'AWS::NoValue' }] });
+    // So does an intrinsic in place of the rules.
+    expectSameAsS3Bucket({}, (_bucket, cfn) => {
+      cfn.lifecycleConfiguration = { rules: Fn.conditionIf('Keep', [own], Aws.NO_VALUE) };
+    });
   });
 
-  test('the same rule is not written twice', () => {
-    const backstop = (s3BucketLifecycle() as { Rules: unknown[] }).Rules[0];
-    expect(encryptedLifecycle({ lifecycleRules: [PROBE_BACKSTOP_RULE] })).toEqual({ Rules: [backstop] });
+  test('next to an identical rule of the bucket\'s own, it is written too, as s3.Bucket would write both', () => {
+    expectSameAsS3Bucket({ lifecycleRules: [PROBE_BACKSTOP_RULE] });
+    // An override may disable the bucket's own copy; the backstop stays enabled.
+    expectSameAsS3Bucket({ lifecycleRules: [PROBE_BACKSTOP_RULE] }, (_bucket, cfn) => cfn.addPropertyOverride('LifecycleConfiguration.Rules.0.Status', 'Disabled'));
   });
 
   test('without the check there is no backstop, and rules are added as on s3.Bucket', () => {
