@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { PROBE_PREFIX } from './encryption-check/types';
+import { isIntrinsic, isObject } from './nag/analysis/intrinsics';
 
 /**
  * The lifecycle rule that expires probe objects the deploy-time check could not delete (a
@@ -21,7 +22,7 @@ function backstopRule(): Record<string, unknown> {
 }
 
 /** How `addProbeBackstop` writes the rule. */
-export interface ProbeBackstopOptions {
+interface ProbeBackstopOptions {
   /**
    * The bucket's `transitionDefaultMinimumObjectSize`, which s3.Bucket writes only next to a
    * rule of its own: written next to the backstop when the bucket has no other rule.
@@ -70,7 +71,7 @@ function withProbeBackstop(rendered: Record<string, unknown>, transitionDefaultM
     return { ...rendered, LifecycleConfiguration: { Rules: [backstopRule()], ...setting } };
   }
   // An intrinsic (`Fn::If` on the L1 property, say) decides by itself what the bucket gets.
-  if (!isPlainData(lifecycle)) {
+  if (!isObject(lifecycle) || isIntrinsic(lifecycle)) {
     return rendered;
   }
   const rules = lifecycle.Rules;
@@ -80,10 +81,4 @@ function withProbeBackstop(rendered: Record<string, unknown>, transitionDefaultM
   // Even next to an identical rule of the bucket's own, as s3.Bucket would write both: an
   // override may still change or disable that one.
   return { ...rendered, LifecycleConfiguration: { ...lifecycle, Rules: [...(rules ?? []) as unknown[], backstopRule()] } };
-}
-
-/** Whether `value` is an object that is not a CloudFormation intrinsic (`Ref`, `Fn::*`). */
-function isPlainData(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-    && !Object.keys(value).some((key) => key === 'Ref' || key.startsWith('Fn::'));
 }

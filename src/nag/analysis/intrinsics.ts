@@ -56,6 +56,11 @@ export function isObject(value: unknown): value is Record<string, any> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Whether a resolved value is a CloudFormation intrinsic (`Ref`, `Fn::*`) rather than data. */
+export function isIntrinsic(value: unknown): boolean {
+  return isObject(value) && Object.keys(value).some((key) => key === 'Ref' || key.startsWith('Fn::'));
+}
+
 /** Resolves `value` as CloudFormation sees it from `scope`'s stack. */
 export function resolveIn(scope: IConstruct, value: unknown): any {
   return Stack.of(scope).resolve(value);

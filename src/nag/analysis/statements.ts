@@ -1,5 +1,5 @@
 import { UnresolvableValue } from './bucket-errors';
-import { flattenAll, globMatches, isObject } from './intrinsics';
+import { flattenAll, globMatches, isIntrinsic, isObject } from './intrinsics';
 
 /**
  * A policy statement with every field in one shape: lists of flattened strings, condition keys
@@ -23,7 +23,7 @@ export interface NormalizedStatement {
 
 /** Normalizes a resolved policy document. Throws `UnresolvableValue` on an unreadable document. */
 export function normalizeStatements(document: unknown): NormalizedStatement[] {
-  if (!isObject(document) || Object.keys(document).some((k) => k.startsWith('Fn::') || k === 'Ref')) {
+  if (!isObject(document) || isIntrinsic(document)) {
     throw new UnresolvableValue('PolicyDocument');
   }
   const raw = document.Statement;
