@@ -3,6 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CustomerProvidedKeys, EncryptionHeaders, resolveEncryptionSettings, sseAlgorithmOf, usesCustomerKey } from './encryption-options';
 import { validationError } from './errors';
+import { localBucketReferences, localKeyArn } from './local-reference';
 
 /**
  * What the bucket policy statements of `BucketEncryptionPolicy` enforce.
@@ -100,8 +101,10 @@ export class BucketEncryptionPolicy {
       throw validationError(bucket, 'EncryptionKeyRequired', `encryptionKey is required with encryption ${settings.encryption}: the statements must name the bucket's key. Pass the key, or use KMS_MANAGED/DSSE_MANAGED for the AWS managed key aws/s3.`);
     }
 
-    const bucketAndObjects = [bucket.bucketArn, bucket.arnForObjects('*')];
-    const objects = [bucket.arnForObjects('*')];
+    // A bucket of this app is named by references that are cheap at synth (see local-reference.ts).
+    const local = localBucketReferences(bucket);
+    const objects = [local?.objectsArn ?? bucket.arnForObjects('*')];
+    const bucketAndObjects = [local?.bucketArn ?? bucket.bucketArn, ...objects];
     const deny = (sid: string, actions: string[], resources: string[], conditions: Record<string, Record<string, unknown>>) =>
       new iam.PolicyStatement({ sid, effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions, resources, conditions });
 
@@ -137,7 +140,7 @@ export class BucketEncryptionPolicy {
       }));
       if (settings.encryptionKey) {
         statements.push(deny(BucketEncryptionPolicy.SID_DENY_FOREIGN_KMS_KEY, ['s3:PutObject'], objects, {
-          StringNotEquals: { [keyId]: settings.encryptionKey.keyArn },
+          StringNotEquals: { [keyId]: localKeyArn(settings.encryptionKey) ?? settings.encryptionKey.keyArn },
           Null: { [keyId]: 'false' },
         }));
       } else if (settings.encryption === s3.BucketEncryption.KMS_MANAGED || settings.encryption === s3.BucketEncryption.DSSE_MANAGED) {

@@ -14,6 +14,7 @@ import {
   PROBE_PREFIX, RenderedStackCheckProperties, RESOURCE_TYPE,
 } from './types';
 import { validationError } from '../errors';
+import { localBucketReferences, localKeyArn } from '../local-reference';
 import { S3EncryptionKey } from '../s3-encryption-key';
 
 /** Object actions the probes need, only ever on `<bucket>/<probe prefix>*`. */
@@ -276,7 +277,15 @@ export class StackEncryptionCheck extends Construct {
     const selfTokens: Record<string, string> = {};
     // The key by its construct path: another key is another placeholder, so a change of key still
     // changes the fingerprint.
-    for (const [token, placeholder] of [[bucket?.bucketArn, '<bucket ARN>'], [bucket?.bucketName, '<bucket name>'], [encryptionKey?.keyArn, `<key ARN of ${encryptionKey?.node.path}>`]]) {
+    // The cheap forms of the same references (local-reference.ts) get the same placeholders: the
+    // fingerprint is the same whichever form a statement uses.
+    const local = bucket && localBucketReferences(bucket);
+    const keyPlaceholder = `<key ARN of ${encryptionKey?.node.path}>`;
+    for (const [token, placeholder] of [
+      [bucket?.bucketArn, '<bucket ARN>'], [bucket?.bucketName, '<bucket name>'], [encryptionKey?.keyArn, keyPlaceholder],
+      [local?.bucketArn, '<bucket ARN>'], [local?.objectsArn, '<bucket ARN>/*'], [local?.bucketName, '<bucket name>'],
+      [encryptionKey && localKeyArn(encryptionKey), keyPlaceholder],
+    ]) {
       if (token !== undefined && Token.isUnresolved(token)) {
         selfTokens[token] = placeholder!;
       }
