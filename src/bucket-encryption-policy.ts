@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { CustomerProvidedKeys, EncryptionHeaders, resolveEncryptionSettings, sseAlgorithmOf, usesCustomerKey } from './encryption-options';
 import { validationError } from './errors';
-import { localBucketReferences, localKeyArn } from './local-reference';
+import { localBucketReferences } from './local-reference';
 
 /**
  * What the bucket policy statements of `BucketEncryptionPolicy` enforce.
@@ -140,7 +140,7 @@ export class BucketEncryptionPolicy {
       }));
       if (settings.encryptionKey) {
         statements.push(deny(BucketEncryptionPolicy.SID_DENY_FOREIGN_KMS_KEY, ['s3:PutObject'], objects, {
-          StringNotEquals: { [keyId]: localKeyArn(settings.encryptionKey) ?? settings.encryptionKey.keyArn },
+          StringNotEquals: { [keyId]: settings.encryptionKey.keyArn },
           Null: { [keyId]: 'false' },
         }));
       } else if (settings.encryption === s3.BucketEncryption.KMS_MANAGED || settings.encryption === s3.BucketEncryption.DSSE_MANAGED) {

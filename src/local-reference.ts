@@ -1,5 +1,4 @@
 import { CfnResource, IResolvable, IResolveContext, Stack, Token } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 
 /**
@@ -24,9 +23,7 @@ class LocalReference implements IResolvable {
     private readonly attribute: string | undefined,
     private readonly fallback: () => string,
     private readonly suffix: string,
-  ) {
-    watchLogicalId(resource);
-  }
+  ) {}
 
   public resolve(context: IResolveContext): unknown {
     if (Stack.of(context.scope) !== this.resource.stack) {
@@ -39,49 +36,47 @@ class LocalReference implements IResolvable {
   }
 
   public toString(): string {
-    return Token.asString(this);
+    // Named like aws-cdk-lib's own reference tokens, for messages that print unresolved tokens.
+    return Token.asString(this, { displayHint: `${this.resource.node.path}.${this.attribute ?? 'Ref'}${this.suffix}` });
   }
 }
 
 /**
- * A resource's logical ID, worked out once per resource and again only after it may have changed.
- * It changes only through the resource's `overrideLogicalId` and its stack's `renameLogicalId`
- * (both may come after a first resolution: a test, an aspect); `watchLogicalId` makes each call of
- * either count as a new generation of the stack's logical IDs.
+ * A resource's logical ID, worked out once and again whenever what it depends on besides the
+ * construct path may have changed: the resource's `overrideLogicalId` and its stack's
+ * `renameLogicalId` (either may come after a first resolution: a test, an aspect, a mixin). Both
+ * are read from where aws-cdk-lib keeps them, because they can be set through paths no wrapper sees
+ * (jsii languages call the class's method directly). If a future aws-cdk-lib keeps them elsewhere,
+ * nothing is cached: slower, never stale. A Stack subclass whose `allocateLogicalId` depends on
+ * state changed after the first resolution is not supported (aws-cdk-lib documents it as a
+ * naming scheme).
  */
-const LOGICAL_IDS = new WeakMap<CfnResource, { readonly generation: number; readonly logicalId: unknown }>();
-const GENERATIONS = new WeakMap<Stack, number>();
-const WATCHED = new WeakSet<object>();
+const LOGICAL_IDS = new WeakMap<CfnResource, { readonly state: string; readonly logicalId: unknown }>();
 
 function logicalIdOf(resource: CfnResource, context: IResolveContext): unknown {
-  const generation = GENERATIONS.get(resource.stack) ?? 0;
-  let cached = LOGICAL_IDS.get(resource);
-  if (cached?.generation !== generation) {
-    cached = { generation, logicalId: context.resolve(resource.logicalId) };
-    LOGICAL_IDS.set(resource, cached);
+  const state = logicalIdState(resource);
+  const cached = LOGICAL_IDS.get(resource);
+  if (state !== undefined && cached?.state === state) {
+    return cached.logicalId;
   }
-  return cached.logicalId;
+  const logicalId = context.resolve(resource.logicalId);
+  if (state !== undefined) {
+    LOGICAL_IDS.set(resource, { state, logicalId });
+  }
+  return logicalId;
 }
 
-function watchLogicalId(resource: CfnResource): void {
-  const stack = resource.stack;
-  for (const [target, method] of [[resource, 'overrideLogicalId'], [stack, 'renameLogicalId']] as const) {
-    if (WATCHED.has(target)) {
-      continue;
-    }
-    WATCHED.add(target);
-    const original = (target as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
-    // Both are public methods of every aws-cdk-lib v2 CfnElement and Stack; the instance's own
-    // property shadows the class's method for every caller, jsii languages included.
-    Object.defineProperty(target, method, {
-      value: (...args: unknown[]) => {
-        GENERATIONS.set(stack, (GENERATIONS.get(stack) ?? 0) + 1);
-        return original.apply(target, args);
-      },
-      configurable: true,
-      writable: true,
-    });
+/**
+ * The resource's logical ID override and the number of its stack's renames (aws-cdk-lib refuses a
+ * second rename of the same ID, so the renames only grow), or undefined if they are not found.
+ */
+function logicalIdState(resource: CfnResource): string | undefined {
+  const override = (resource as unknown as { _logicalIdOverride?: unknown })._logicalIdOverride;
+  const renames = (resource.stack as unknown as { _logicalIds?: { renames?: unknown } })._logicalIds?.renames;
+  if (!('_logicalIdOverride' in resource) || (override !== undefined && typeof override !== 'string') || renames === null || typeof renames !== 'object') {
+    return undefined;
   }
+  return `${Object.keys(renames).length}:${override ?? ''}`;
 }
 
 /** A bucket's own references, as tokens that render like `bucketArn`, `arnForObjects('*')` and `bucketName`. */
@@ -92,16 +87,17 @@ export interface LocalBucketReferences {
 }
 
 const BUCKET_REFERENCES = new WeakMap<s3.IBucket, LocalBucketReferences>();
-const KEY_ARNS = new WeakMap<kms.IKey, string>();
 
 /**
- * The references of a bucket defined in this app (its default child is the `CfnBucket`), made
- * once per bucket so that every statement shares them and the check's fingerprint knows them as
- * the bucket's own; undefined for an imported bucket, whose tokens are not references.
+ * The references of a bucket of this app, made once per bucket so that every statement shares
+ * them and the check's fingerprint knows them as the bucket's own. Only for aws-cdk-lib's own
+ * bucket classes over a `CfnBucket` (an `s3.Bucket`, `Bucket.fromCfnBucket`), whose `bucketArn`
+ * is that resource's `Fn::GetAtt Arn` and `bucketName` its `Ref`; undefined for any other bucket,
+ * which then keeps its own tokens.
  */
 export function localBucketReferences(bucket: s3.IBucket): LocalBucketReferences | undefined {
   const cfn = bucket.node.defaultChild;
-  if (!(cfn instanceof s3.CfnBucket)) {
+  if (!(bucket instanceof s3.BucketBase) || !s3.CfnBucket.isCfnBucket(cfn)) {
     return undefined;
   }
   let references = BUCKET_REFERENCES.get(bucket);
@@ -114,18 +110,4 @@ export function localBucketReferences(bucket: s3.IBucket): LocalBucketReferences
     BUCKET_REFERENCES.set(bucket, references);
   }
   return references;
-}
-
-/** The ARN of a key defined in this app, rendered like `keyArn`; undefined for an imported key. */
-export function localKeyArn(key: kms.IKey): string | undefined {
-  const cfn = key.node.defaultChild;
-  if (!(cfn instanceof kms.CfnKey)) {
-    return undefined;
-  }
-  let arn = KEY_ARNS.get(key);
-  if (arn === undefined) {
-    arn = new LocalReference(cfn, 'Arn', () => key.keyArn, '').toString();
-    KEY_ARNS.set(key, arn);
-  }
-  return arn;
 }

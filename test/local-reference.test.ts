@@ -1,14 +1,14 @@
 /**
- * Local references: the cheap-at-synth form of a bucket's or key's own references must render
+ * Local references: the cheap-at-synth form of a bucket's own references must render
  * exactly what the L2 token renders, in the resource's stack, in another stack, in another
  * environment, and after the logical ID changes.
  */
-import { App, CfnOutput, PhysicalName, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, CfnOutput, NestedStack, PhysicalName, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { BucketEncryptionPolicy, EncryptedBucket, S3EncryptionKey } from '../src';
-import { localBucketReferences, localKeyArn } from '../src/local-reference';
+import { BucketEncryptionPolicy, EncryptedBucket, EncryptionCheck, S3EncryptionKey } from '../src';
+import { localBucketReferences } from '../src/local-reference';
 import { TEST_ENV } from './util/template';
 
 function twoStacks(consumerEnv = TEST_ENV) {
@@ -91,6 +91,34 @@ describe('localBucketReferences', () => {
     expect(template).toContain('"Ref":"Renamed"');
   });
 
+  test('follows changes made through the class methods themselves, as jsii languages call them', () => {
+    const { producer } = twoStacks();
+    const bucket = new EncryptedBucket(producer, 'Bucket');
+    const cfn = bucket.node.defaultChild as s3.CfnBucket;
+    const local = localBucketReferences(bucket)!;
+    const before = producer.resolve(cfn.logicalId);
+    expect(producer.resolve(local.bucketName)).toEqual({ Ref: before });
+    CfnElement.prototype.overrideLogicalId.call(cfn, 'ViaPrototype');
+    expect(producer.resolve(local.bucketName)).toEqual({ Ref: 'ViaPrototype' });
+
+    const other = new EncryptedBucket(producer, 'Other');
+    const otherLocal = localBucketReferences(other)!;
+    const otherBefore = producer.resolve((other.node.defaultChild as s3.CfnBucket).logicalId);
+    expect(producer.resolve(otherLocal.objectsArn)).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [otherBefore, 'Arn'] }, '/*']] });
+    Stack.prototype.renameLogicalId.call(producer, otherBefore, 'RenamedViaPrototype');
+    expect(producer.resolve(otherLocal.objectsArn)).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': ['RenamedViaPrototype', 'Arn'] }, '/*']] });
+    expect(JSON.stringify(Template.fromStack(producer).toJSON())).not.toMatch(new RegExp(`${before}|${otherBefore}`));
+  });
+
+  test('in a nested stack, refers to the bucket there, and across from the parent', () => {
+    const { producer } = twoStacks();
+    const nested = new NestedStack(producer, 'Nested');
+    const bucket = new s3.Bucket(nested, 'Bucket');
+    const local = localBucketReferences(bucket)!;
+    expect(nested.resolve(local.bucketArn)).toEqual(nested.resolve(bucket.bucketArn));
+    expectSameOutputs(producer, { Arn: [local.bucketArn, bucket.bucketArn], Name: [local.bucketName, bucket.bucketName] });
+  });
+
   test('is undefined for an imported bucket, whose tokens are not references', () => {
     const { producer } = twoStacks();
     expect(localBucketReferences(s3.Bucket.fromBucketName(producer, 'Imported', 'some-bucket'))).toBeUndefined();
@@ -121,16 +149,21 @@ describe('localBucketReferences', () => {
   });
 });
 
-describe('localKeyArn', () => {
-  test('renders the key ARN as keyArn does, here and in another stack', () => {
-    const { producer, consumer } = twoStacks();
-    const key = new S3EncryptionKey(producer, 'Key');
-    expect(producer.resolve(localKeyArn(key))).toEqual(producer.resolve(key.keyArn));
-    expectSameOutputs(consumer, { Key: [localKeyArn(key)!, key.keyArn] });
-  });
-
-  test('is undefined for an imported key', () => {
+describe('the check of a bucket whose key is named through another IKey', () => {
+  test('keeps the key in Defaults and the fingerprints as before', () => {
+    // Two checks of one key, one given the key, one given an import of its ARN: the entries must
+    // share the expectation (it is the same key) and need no resolving.
     const { producer } = twoStacks();
-    expect(localKeyArn(kms.Key.fromKeyArn(producer, 'Imported', 'arn:aws:kms:eu-west-1:111111111111:key/abc'))).toBeUndefined();
+    const key = new S3EncryptionKey(producer, 'Key');
+    const props = { encryption: s3.BucketEncryption.KMS, encryptionKey: key, verifyEncryption: false };
+    const b1 = new EncryptedBucket(producer, 'B1', props);
+    const b2 = new EncryptedBucket(producer, 'B2', props);
+    new EncryptionCheck(producer, 'C1', { bucket: b1, encryption: s3.BucketEncryption.KMS, encryptionKey: key });
+    new EncryptionCheck(producer, 'C2', { bucket: b2, encryption: s3.BucketEncryption.KMS, encryptionKey: kms.Key.fromKeyArn(producer, 'Imp', key.keyArn) });
+    const check = Object.values(Template.fromStack(producer).findResources('Custom::S3EncryptionCheck'))[0].Properties;
+    expect(check.Defaults.ExpectKmsKeyArn).toEqual({ 'Fn::GetAtt': [producer.resolve((key.node.defaultChild as kms.CfnKey).logicalId), 'Arn'] });
+    for (const entry of check.Buckets) {
+      expect(entry.ExpectKmsKeyArn).toBeUndefined();
+    }
   });
 });

@@ -7,7 +7,7 @@ import { EncryptionCheckStackSettings } from './stack-settings';
 import { ATTRIBUTE_NAMES, CheckAttributes, CheckProperties, PROBE_PREFIX } from './types';
 import { CustomerProvidedKeys, EncryptionHeaders, sseAlgorithmOf, usesCustomerKey } from '../encryption-options';
 import { validationError } from '../errors';
-import { localBucketReferences, localKeyArn } from '../local-reference';
+import { localBucketReferences } from '../local-reference';
 
 /** What an `EncryptionCheck` does when S3 does not behave as declared. */
 export enum ViolationAction {
@@ -159,11 +159,11 @@ export class EncryptionCheck extends Construct {
 
     const sseC = props.customerProvidedKeys ?? CustomerProvidedKeys.BLOCK;
     const properties: CheckProperties = {
-      // References of buckets and keys of this app in their cheap form (see local-reference.ts).
+      // The bucket's own reference in its cheap form (see local-reference.ts).
       BucketName: localBucketReferences(props.bucket)?.bucketName ?? props.bucket.bucketName,
       ExpectSseC: sseC === CustomerProvidedKeys.BLOCK ? 'BLOCKED' : sseC === CustomerProvidedKeys.ALLOW ? 'ALLOWED' : 'REQUIRED',
       ExpectAlgorithm: encryption !== undefined ? sseAlgorithmOf(encryption) : undefined,
-      ExpectKmsKeyArn: props.encryptionKey && (localKeyArn(props.encryptionKey) ?? props.encryptionKey.keyArn),
+      ExpectKmsKeyArn: props.encryptionKey?.keyArn,
       ExpectBucketKey: props.bucketKeyEnabled === undefined ? undefined : String(props.bucketKeyEnabled),
       ExpectHeaders: props.encryptionHeaders,
       ExpectPolicySids: props.expectedPolicySids && props.expectedPolicySids.length > 0 ? [...props.expectedPolicySids] : undefined,

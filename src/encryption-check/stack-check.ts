@@ -14,7 +14,7 @@ import {
   PROBE_PREFIX, RenderedStackCheckProperties, RESOURCE_TYPE,
 } from './types';
 import { validationError } from '../errors';
-import { localBucketReferences, localKeyArn } from '../local-reference';
+import { localBucketReferences } from '../local-reference';
 import { S3EncryptionKey } from '../s3-encryption-key';
 
 /** Object actions the probes need, only ever on `<bucket>/<probe prefix>*`. */
@@ -284,7 +284,6 @@ export class StackEncryptionCheck extends Construct {
     for (const [token, placeholder] of [
       [bucket?.bucketArn, '<bucket ARN>'], [bucket?.bucketName, '<bucket name>'], [encryptionKey?.keyArn, keyPlaceholder],
       [local?.bucketArn, '<bucket ARN>'], [local?.objectsArn, '<bucket ARN>/*'], [local?.bucketName, '<bucket name>'],
-      [encryptionKey && localKeyArn(encryptionKey), keyPlaceholder],
     ]) {
       if (token !== undefined && Token.isUnresolved(token)) {
         selfTokens[token] = placeholder!;
