@@ -276,9 +276,8 @@ export class StackEncryptionCheck extends Construct {
     }
     const selfTokens: Record<string, string> = {};
     // The key by its construct path: another key is another placeholder, so a change of key still
-    // changes the fingerprint.
-    // The cheap forms of the same references (local-reference.ts) get the same placeholders: the
-    // fingerprint is the same whichever form a statement uses.
+    // changes the fingerprint. The bucket's local references (local-reference.ts) get the same
+    // placeholders as its L2 tokens: the fingerprint is the same whichever form a statement uses.
     const local = bucket && localBucketReferences(bucket);
     const keyPlaceholder = `<key ARN of ${encryptionKey?.node.path}>`;
     for (const [token, placeholder] of [
